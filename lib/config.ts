@@ -1,0 +1,175 @@
+/**
+ * Environments as data.
+ *
+ * Every stage of the release pipeline and every `NotesStack` instance is driven by one typed
+ * list read from the `notes` key of `cdk.json` context. Adding an environment is one entry in
+ * that list, not a copy of a stage. The values are validated at synth time; a bad value stops
+ * the synth with a message that names the key and what is wrong with it.
+ *
+ * Synthesis needs no AWS credentials and performs no lookups: everything the stacks need is here.
+ */
+import { z } from 'zod';
+
+const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account id');
+const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1');
+const email = z.string().email('must be an email address');
+const envName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be 2-16 lowercase letters, digits or dashes, starting with a letter');
+
+const environmentSchema = z
+  .object({
+    /** Short name used in stack names, resource names and pipeline stage names (`dev`, `prod`). */
+    name: envName,
+    /**
+     * `pre-production` environments are deployed and smoke-tested without a gate.
+     * The single `production` environment is reached only through manual approval, the backups
+     * check and the stateful-change guard, and rolls itself back when its smoke test or alarms fail.
+     */
+    kind: z.enum(['pre-production', 'production']),
+    /** Omitted: the account of the credentials used to deploy (environment-agnostic stack). */
+    account: accountId.optional(),
+    region,
+    /** What happens to the notes table and the user pool when the stack is deleted. */
+    removalPolicy: z.enum(['retain', 'destroy']),
+    deletionProtection: z.boolean(),
+    /** Days of point-in-time recovery kept for the notes table (1-35). */
+    pitrRecoveryPeriodDays: z.number().int().min(1).max(35),
+    /** Retention of Lambda and API access logs, in days (a value CloudWatch Logs accepts). */
+    logRetentionDays: z.union([
+      z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30),
+      z.literal(60), z.literal(90), z.literal(120), z.literal(150), z.literal(180), z.literal(365),
+      z.literal(400), z.literal(545), z.literal(731), z.literal(1827), z.literal(3653),
+    ]),
+    /** API Gateway stage throttling (requests per second and burst). */
+    throttle: z
+      .object({ rateLimit: z.number().positive(), burstLimit: z.number().int().positive() })
+      .refine((t) => t.burstLimit >= t.rateLimit, { message: 'burstLimit must be at least rateLimit' }),
+    /** Origins allowed by CORS. Empty: no browser origin is allowed. */
+    corsAllowOrigins: z.array(z.string().url('must be an origin such as https://notes.example.com')),
+    /** Largest request body accepted, in bytes (413 above it). */
+    maxBodyBytes: z.number().int().min(1024).max(10 * 1024 * 1024),
+    /** The `/health` latency the smoke test and the p99 alarm hold the API to, in milliseconds. */
+    healthSlaMs: z.number().int().positive(),
+    /** Optional custom domain for the API. */
+    domain: z
+      .object({
+        domainName: z.string().min(3),
+        certificateArn: z.string().startsWith('arn:aws:acm:', 'must be an ACM certificate ARN'),
+      })
+      .optional(),
+    /** Who is told when this environment's alarms fire. */
+    alarmEmails: z.array(email),
+  })
+  .strict();
+
+const pipelineSchema = z
+  .object({
+    account: accountId.optional(),
+    region,
+    /** The repository the pipeline builds, through an AWS CodeConnections connection. */
+    source: z
+      .object({
+        owner: z.string().min(1),
+        repo: z.string().min(1),
+        branch: z.string().min(1),
+        connectionArn: z
+          .string()
+          .regex(/^arn:aws:(codeconnections|codestar-connections):/, 'must be a CodeConnections connection ARN'),
+      })
+      .strict(),
+    /** Git branch pattern that starts the hotfix pipeline. */
+    hotfixBranchPattern: z.string().min(1),
+    /** Told when a release waits for approval. */
+    approverEmails: z.array(email),
+    /** The second approval a hotfix needs, and the approval a rollback needs. */
+    opsOwnerEmails: z.array(email),
+    /** Whether a rollback waits for the ops owner's approval before it deploys. */
+    rollbackApproval: z.boolean(),
+    /** Secrets Manager secret holding the token that may push release tags to the repository. */
+    gitTokenSecretName: z.string().min(1),
+  })
+  .strict();
+
+const appSchema = z
+  .object({
+    /** Prefix of every stack and resource name. */
+    service: envName,
+    environments: z.array(environmentSchema).min(1),
+    pipeline: pipelineSchema,
+  })
+  .strict()
+  .superRefine((cfg, ctx) => {
+    const names = cfg.environments.map((e) => e.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', path: ['environments'], message: `environment "${dup}" is listed twice` });
+    const prod = cfg.environments.filter((e) => e.kind === 'production');
+    if (prod.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: ['environments'], message: `exactly one environment must have kind "production" (found ${prod.length})` });
+    } else if (cfg.environments[cfg.environments.length - 1].kind !== 'production') {
+      ctx.addIssue({ code: 'custom', path: ['environments'], message: 'the production environment must be the last one (releases are promoted in list order)' });
+    }
+  });
+
+export type EnvironmentConfig = z.infer<typeof environmentSchema>;
+export type PipelineConfig = z.infer<typeof pipelineSchema>;
+export type AppConfig = z.infer<typeof appSchema>;
+
+/** The context key under which `cdk.json` holds the configuration. */
+export const CONTEXT_KEY = 'notes';
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Validates raw context (the object under `notes` in `cdk.json`, possibly overridden with
+ * `-c notes='{...}'`) and returns the typed configuration, or throws a `ConfigError` that lists
+ * every invalid key with the reason.
+ */
+export function parseConfig(raw: unknown): AppConfig {
+  const value = typeof raw === 'string' ? parseJson(raw) : raw;
+  if (value === undefined || value === null) {
+    throw new ConfigError(`Missing "${CONTEXT_KEY}" in cdk.json context. Copy the example from docs/02-cicd.md.`);
+  }
+  const result = appSchema.safeParse(value);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  - ${CONTEXT_KEY}.${formatPath(i.path)}: ${i.message}`);
+    throw new ConfigError(`Invalid "${CONTEXT_KEY}" configuration in cdk.json context:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** Reads and validates the configuration from a construct's context (`app.node`). */
+export function loadConfig(node: { tryGetContext(key: string): unknown }): AppConfig {
+  return parseConfig(node.tryGetContext(CONTEXT_KEY));
+}
+
+export function productionEnvironment(cfg: AppConfig): EnvironmentConfig {
+  return cfg.environments.find((e) => e.kind === 'production')!;
+}
+
+/** The name of an environment's service stack, e.g. `NotesStack-dev`. */
+export function notesStackName(env: Pick<EnvironmentConfig, 'name'>): string {
+  return `NotesStack-${env.name}`;
+}
+
+/** Physical-name prefix for an environment's resources, e.g. `notes-dev`. */
+export function resourcePrefix(cfg: Pick<AppConfig, 'service'>, env: Pick<EnvironmentConfig, 'name'>): string {
+  return `${cfg.service}-${env.name}`;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`"${CONTEXT_KEY}" context is a string but not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+function formatPath(path: PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+}
