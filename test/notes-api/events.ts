@@ -21,9 +21,17 @@ export interface RequestSpec {
 
 let counter = 0;
 
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function deriveResource(path: string): { resource: string; pathParameters: Record<string, string> | null } {
   const parts = path.split('/').filter(Boolean);
-  if (parts.length === 2 && parts[0] === 'notes') return { resource: '/notes/{id}', pathParameters: { id: decodeURIComponent(parts[1]) } };
+  if (parts.length === 2 && parts[0] === 'notes') return { resource: '/notes/{id}', pathParameters: { id: safeDecode(parts[1]) } };
   if (parts.length === 1) return { resource: `/${parts[0]}`, pathParameters: null };
   return { resource: '/{proxy+}', pathParameters: { proxy: parts.join('/') } };
 }
