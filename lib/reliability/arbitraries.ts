@@ -19,7 +19,8 @@ export interface FuzzWorld {
   apiUrl: string;
   maxBodyBytes: number;
   victim: { sub: string; token: string; notes: VictimNote[]; cursor?: string; marker: string };
-  attacker: { sub: string; token: string; noteIds: string[]; cursor?: string };
+  /** `noteIds` may be deleted by the fuzzing itself; `editIds` are only ever updated (hostile writes). */
+  attacker: { sub: string; token: string; noteIds: string[]; editIds: string[]; cursor?: string };
   forged: ForgedToken[];
 }
 
@@ -185,6 +186,7 @@ export function bodyArb(world: FuzzWorld): fc.Arbitrary<string | Buffer | undefi
   return fc.oneof(
     { weight: 2, arbitrary: fc.constant(undefined) },
     { weight: 6, arbitrary: noteLikeArb(world).map((o) => JSON.stringify(o)) },
+    { weight: 3, arbitrary: awkwardNoteArb().map((o) => JSON.stringify(o)) },
     { weight: 2, arbitrary: fc.json({ maxDepth: 4 }) },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
     { weight: 1, arbitrary: noteLikeArb(world).chain((o) => {
@@ -280,7 +282,7 @@ export function hostileWriteArb(world: FuzzWorld): fc.Arbitrary<HostileRequest> 
     .record({
       route: fc.oneof(
         fc.constant({ method: 'POST', path: '/notes' }),
-        fc.constantFrom(...world.attacker.noteIds, ...world.victim.notes.map((n) => n.noteId)).map((id) => ({ method: 'PUT', path: `/notes/${id}` })),
+        fc.constantFrom(...world.attacker.editIds, ...world.attacker.editIds, ...world.victim.notes.map((n) => n.noteId)).map((id) => ({ method: 'PUT', path: `/notes/${id}` })),
       ),
       contentType: contentTypeArb,
       ifMatch: ifMatchArb,
@@ -315,4 +317,18 @@ export function forgedAuthArb(world: FuzzWorld): fc.Arbitrary<HostileRequest> {
       body: route.method === 'POST' || route.method === 'PUT' ? JSON.stringify({ title: 'pwned', content: 'pwned', userId: world.victim.sub }) : undefined,
       note: `${auth.sender} ${route.method} ${route.path}`,
     }));
+}
+
+/** Valid notes whose text is awkward: emoji and combining marks, right-to-left, NUL and control characters. */
+export function awkwardNoteArb(): fc.Arbitrary<{ title: string; content: string; tags: string[] }> {
+  const awkward = (min: number, max: number) =>
+    fc.oneof(
+      fc.string({ unit: 'grapheme', minLength: min, maxLength: max }),
+      fc.string({ unit: fc.constantFrom('a', ' ', '\u0000', '\u001f', '\u200b', '\u202e', '\u0301', '😀', '👩‍👩‍👧', 'ש', '中', '"', '\\', '<', '\n'), minLength: min, maxLength: max }),
+    );
+  return fc.record({
+    title: awkward(1, 60).filter((t) => t.length >= 1 && t.length <= 200),
+    content: awkward(0, 400),
+    tags: fc.array(awkward(1, 12).filter((t) => t.length >= 1 && t.length <= 50), { maxLength: 5 }),
+  });
 }
