@@ -17,8 +17,8 @@ import { createRequire } from 'node:module';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import StormDB from 'stormdb';
-import { CognitoError } from 'cognito-local/lib/errors';
-import { Router as cognitoRouter, type Route, type Router } from 'cognito-local/lib/server/Router';
+import { CognitoError, UnsupportedError } from 'cognito-local/lib/errors';
+import type { Route, Router } from 'cognito-local/lib/server/Router';
 import { createServer } from 'cognito-local/lib/server/server';
 import type { Config } from 'cognito-local/lib/server/config';
 import type { Services } from 'cognito-local/lib/services';
@@ -166,6 +166,48 @@ const PASSWORD_ACTIONS: Record<string, { password: string; pool: 'ClientId' | 'U
   AdminCreateUser: { password: 'TemporaryPassword', pool: 'UserPoolId' },
 };
 
+/** The API actions cognito-local implements (its `Targets` table). */
+const TARGETS = [
+  'AddCustomAttributes', 'AssociateSoftwareToken', 'AdminAddUserToGroup', 'AdminConfirmSignUp', 'AdminCreateUser',
+  'AdminDeleteUser', 'AdminDeleteUserAttributes', 'AdminDisableUser', 'AdminEnableUser', 'AdminGetUser',
+  'AdminInitiateAuth', 'AdminListGroupsForUser', 'AdminRemoveUserFromGroup', 'AdminSetUserPassword',
+  'AdminUpdateUserAttributes', 'ChangePassword', 'ConfirmForgotPassword', 'ConfirmSignUp', 'CreateGroup',
+  'CreateUserPool', 'CreateUserPoolClient', 'DeleteGroup', 'DeleteUser', 'DeleteUserAttributes', 'DeleteUserPool',
+  'DeleteUserPoolClient', 'DescribeUserPool', 'DescribeUserPoolClient', 'ForgotPassword', 'GetGroup', 'GetUser',
+  'GetUserAttributeVerificationCode', 'GetUserPoolMfaConfig', 'InitiateAuth', 'ListGroups', 'ListUserPoolClients',
+  'ListUserPools', 'ListUsers', 'ListUsersInGroup', 'RespondToAuthChallenge', 'RevokeToken', 'SetUserMFAPreference',
+  'SetUserPoolMfaConfig', 'SignUp', 'UpdateGroup', 'UpdateUserAttributes', 'UpdateUserPool', 'UpdateUserPoolClient',
+  'VerifySoftwareToken', 'VerifyUserAttribute',
+] as const;
+const SUPPORTED: ReadonlySet<string> = new Set(TARGETS);
+
+type TargetFactory = (services: Services) => Route;
+
+/**
+ * cognito-local's router, with each action's module loaded on its first use. Its own `Router`
+ * loads all fifty at once, and three of them (the TOTP ones) pull in an ES-module-only package
+ * that Jest's CommonJS runtime cannot load; loading on demand keeps the stack usable in Jest
+ * and trims the start-up.
+ */
+function lazyRouter(services: Services): Router {
+  const cache = new Map<string, Promise<Route>>();
+  const load = (target: string): Promise<Route> => {
+    let route = cache.get(target);
+    if (!route) {
+      const file = target.charAt(0).toLowerCase() + target.slice(1);
+      route = import(`cognito-local/lib/targets/${file}`).then((m: Record<string, TargetFactory>) => m[target](services));
+      cache.set(target, route);
+    }
+    return route;
+  };
+  return (target: string): Route => {
+    if (!SUPPORTED.has(target)) {
+      return () => Promise.reject(new UnsupportedError(`Unsupported x-amz-target header "${target}"`));
+    }
+    return async (ctx, req) => (await load(target))({ ...ctx, logger: ctx.logger.child({ target }) }, req);
+  };
+}
+
 /** The app-client setting each auth flow needs, as Cognito checks it (cognito-local does not). */
 const FLOW_SETTING: Record<string, string> = {
   USER_PASSWORD_AUTH: 'ALLOW_USER_PASSWORD_AUTH',
@@ -278,7 +320,7 @@ export async function startLocalCognito(opts: {
     tokenGenerator: new JwtTokenGenerator(clock, triggers, tokenConfig),
     triggers,
   };
-  const router = withCognitoChecks(cognitoRouter(services), cognito);
+  const router = withCognitoChecks(lazyRouter(services), cognito);
 
   let server: Server;
   try {
