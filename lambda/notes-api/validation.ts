@@ -35,7 +35,7 @@ function text(field: string, min: number, max: number) {
 /** Body of POST /notes and PUT /notes/{id}: unknown fields are rejected (e.g. `userId`, `version`). */
 export const noteInputSchema = z.strictObject(
   {
-    title: text('title', 1, TITLE_MAX).check(z.refine((s) => s.trim().length > 0, { error: 'title must not be blank' })),
+    title: text('title', 1, TITLE_MAX).check(z.refine((s) => s.length === 0 || s.trim().length > 0, { error: 'title must not be blank' })),
     content: text('content', 0, CONTENT_MAX),
     tags: z.optional(
       z
@@ -53,8 +53,14 @@ export interface NoteInput {
   tags: string[];
 }
 
+/** Field names echo client input (unknown keys): keep them short in responses. */
+const MAX_FIELD_NAME = 100;
+/** A body with thousands of unknown keys gets the first few reported, not thousands. */
+const MAX_ISSUES = 20;
+
 function fieldOf(path: ReadonlyArray<PropertyKey>): string {
-  return path.length === 0 ? '(body)' : path.map(String).join('.');
+  const field = path.length === 0 ? '(body)' : path.map(String).join('.');
+  return field.length > MAX_FIELD_NAME ? `${field.slice(0, MAX_FIELD_NAME)}...` : field;
 }
 
 /** zod issues -> `[{ field, message }]`, one entry per offending field. */
@@ -63,13 +69,14 @@ export function toFieldIssues(error: z.core.$ZodError): FieldIssue[] {
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
-        issues.push({ field: fieldOf([...issue.path, key]), message: `${key} is not an accepted field` });
+        const field = fieldOf([...issue.path, key]);
+        issues.push({ field, message: `${field} is not an accepted field` });
       }
     } else {
       issues.push({ field: fieldOf(issue.path), message: issue.message });
     }
   }
-  return issues;
+  return issues.slice(0, MAX_ISSUES);
 }
 
 function fail(what: string, error: z.core.$ZodError): never {

@@ -137,6 +137,18 @@ describe('edge cases handled explicitly', () => {
     expect(res.status).toBe(400);
   });
 
+  it('reports at most 20 issues and shortens long unknown field names', async () => {
+    const body: Record<string, string> = { title: 't', content: '' };
+    for (let i = 0; i < 25; i++) body[`${'k'.repeat(120)}${i}`] = 'x';
+
+    const res = await api.call({ method: 'POST', path: '/notes', user: ALICE, body });
+
+    const issues = (res.json as ErrorBody).error.details?.issues ?? [];
+    expect(res.status).toBe(400);
+    expect(issues).toHaveLength(20);
+    expect(Math.max(...issues.map((i) => i.field.length))).toBeLessThanOrEqual(103);
+  });
+
   it('accepts a base64-encoded JSON body', async () => {
     const body = Buffer.from(JSON.stringify({ title: 'from base64', content: '' })).toString('base64');
 
