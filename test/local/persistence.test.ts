@@ -1,0 +1,117 @@
+/**
+ * Restarts: what a user stored in the local mode is still there after the stack stops and
+ * starts again on the same data directory; a busy port is reported by number and leaves nothing
+ * half-started behind.
+ */
+import { createServer, type Server } from 'node:net';
+import { existsSync } from 'node:fs';
+import { PortInUseError, startLocalStack } from '../../lib/local/stack';
+import { readState } from '../../lib/local/state';
+import { createUser, getIdToken } from '../../lib/local/users';
+import { call, PASSWORD, tempDataDir, uniqueEmail } from './support';
+
+interface Note {
+  noteId: string;
+  title: string;
+}
+
+function occupyPort(): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === 'object' && address ? address.port : 0 });
+    });
+  });
+}
+
+describe('persistence across restarts', () => {
+  test('notes, users, the user pool and its clients survive a stop and a start on the same data directory', async () => {
+    const data = tempDataDir('persist');
+    try {
+      // Arrange: first run, one user, three notes.
+      const first = await startLocalStack({ dataDir: data.dir });
+      const email = uniqueEmail('keeper');
+      const { sub } = await createUser(first, email, PASSWORD);
+      const token = await getIdToken(first, email, PASSWORD);
+      const written: Note[] = [];
+      for (const title of ['one', 'two', 'three']) {
+        const res = await call(first.apiUrl, 'POST', '/notes', { token, body: { title, content: `${title} body` } });
+        written.push(res.json as Note);
+      }
+      const ids = { pool: first.userPoolId, client: first.clientId, smoke: first.smokeClientId };
+      await first.stop();
+
+      // Act: second run on the same directory (new ports), log in again.
+      const second = await startLocalStack({ dataDir: data.dir });
+      try {
+        const token2 = await getIdToken(second, email, PASSWORD);
+        const list = await call(second.apiUrl, 'GET', '/notes', { token: token2 });
+        const one = await call(second.apiUrl, 'GET', `/notes/${written[0].noteId}`, { token: token2 });
+
+        // Assert
+        expect({ pool: second.userPoolId, client: second.clientId, smoke: second.smokeClientId }).toEqual(ids);
+        expect(list.status).toBe(200);
+        expect((list.json as { items: Note[] }).items.map((n) => n.title)).toEqual(['three', 'two', 'one']);
+        expect(one.json).toMatchObject({ title: 'one', content: 'one body' });
+        expect(readState(data.dir)?.running?.pid).toBe(process.pid);
+        expect(sub).toBeTruthy();
+      } finally {
+        await second.stop();
+      }
+      expect(readState(data.dir)?.running).toBeUndefined();
+      expect(readState(data.dir)?.userPoolId).toBe(ids.pool);
+    } finally {
+      data.remove();
+    }
+  });
+
+  test('the data lives under the data directory: dynamodb/, cognito/ and local-stack.json', async () => {
+    const data = tempDataDir('layout');
+    try {
+      const stack = await startLocalStack({ dataDir: data.dir });
+      await stack.stop();
+
+      expect(['dynamodb', 'cognito', 'local-stack.json'].map((p) => existsSync(`${data.dir}/${p}`))).toEqual([true, true, true]);
+    } finally {
+      data.remove();
+    }
+  });
+});
+
+describe('ports in use', () => {
+  test.each([
+    ['apiPort', '--port'],
+    ['dynamoPort', '--dynamo-port'],
+    ['cognitoPort', '--cognito-port'],
+  ] as const)('a busy %s fails with an error naming the port and %s', async (option, flag) => {
+    const data = tempDataDir('busy');
+    const busy = await occupyPort();
+    try {
+      const attempt = startLocalStack({ dataDir: data.dir, [option]: busy.port });
+
+      await expect(attempt).rejects.toBeInstanceOf(PortInUseError);
+      await expect(attempt).rejects.toThrow(new RegExp(`127\\.0\\.0\\.1:${busy.port}\\b.*${flag}`));
+    } finally {
+      busy.server.close();
+      data.remove();
+    }
+  });
+
+  test('after a failed start nothing is left holding the data directory: the next start works', async () => {
+    const data = tempDataDir('retry');
+    const busy = await occupyPort();
+    try {
+      await expect(startLocalStack({ dataDir: data.dir, apiPort: busy.port })).rejects.toBeInstanceOf(PortInUseError);
+
+      const stack = await startLocalStack({ dataDir: data.dir });
+      const health = await call(stack.apiUrl, 'GET', '/health');
+      await stack.stop();
+
+      expect(health.status).toBe(200);
+    } finally {
+      busy.server.close();
+      data.remove();
+    }
+  });
+});
