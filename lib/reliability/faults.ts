@@ -64,10 +64,11 @@ export function newFaultStats(): FaultStats {
 }
 
 async function drain(body: unknown): Promise<void> {
-  if (body && typeof (body as Readable)[Symbol.asyncIterator] === 'function') {
-    for await (const _chunk of body as Readable) {
-      // discard: the caller never sees this answer
-    }
+  if (body && typeof (body as Readable).resume === 'function') {
+    // discard: the caller never sees this answer
+    await new Promise<void>((resolve, reject) => {
+      (body as Readable).on('end', resolve).on('error', reject).resume();
+    });
   }
 }
 
