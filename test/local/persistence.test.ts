@@ -4,7 +4,8 @@
  * half-started behind.
  */
 import { createServer, type Server } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { PortInUseError, startLocalStack } from '../../lib/local/stack';
 import { readState } from '../../lib/local/state';
 import { createUser, getIdToken } from '../../lib/local/users';
@@ -61,6 +62,23 @@ describe('persistence across restarts', () => {
       }
       expect(readState(data.dir)?.running).toBeUndefined();
       expect(readState(data.dir)?.userPoolId).toBe(ids.pool);
+    } finally {
+      data.remove();
+    }
+  });
+
+  test('without local-stack.json the pool and clients are found again by name, not created twice', async () => {
+    const data = tempDataDir('rediscover');
+    try {
+      const first = await startLocalStack({ dataDir: data.dir });
+      const ids = [first.userPoolId, first.clientId, first.smokeClientId];
+      await first.stop();
+      rmSync(join(data.dir, 'local-stack.json'));
+
+      const second = await startLocalStack({ dataDir: data.dir });
+      await second.stop();
+
+      expect([second.userPoolId, second.clientId, second.smokeClientId]).toEqual(ids);
     } finally {
       data.remove();
     }
