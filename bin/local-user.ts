@@ -14,6 +14,10 @@ import { dataDirFromArgs } from '../lib/local/cli';
 import { processAlive, readState, statePath } from '../lib/local/state';
 import { createUser, getIdToken, getSmokeIdToken, type LocalCognitoTarget } from '../lib/local/users';
 
+// The AWS SDK warns on every start that its 2027 releases will need Node 22. The deployed Lambda
+// runs Node 22; on a developer's Node 20 the warning is noise in front of the walkthrough.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 const USAGE = `Usage:
   npm run local:user -- create EMAIL PASSWORD
   npm run local:token -- EMAIL PASSWORD
