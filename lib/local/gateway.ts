@@ -375,8 +375,8 @@ export function createGatewayListener(opts: GatewayOptions): (req: IncomingMessa
     }
 
     const headers: Record<string, string | string[]> = { 'x-amzn-RequestId': requestId };
-    for (const [k, v] of Object.entries(result.headers ?? {})) headers[k] = String(v);
-    for (const [k, vs] of Object.entries(result.multiValueHeaders ?? {})) headers[k] = vs.map(String);
+    for (const [k, v] of Object.entries(result.headers ?? {})) if (v !== undefined && v !== null) headers[k] = String(v);
+    for (const [k, vs] of Object.entries(result.multiValueHeaders ?? {})) if (Array.isArray(vs)) headers[k] = vs.map(String);
     const payload = result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : Buffer.alloc(0);
     if (!res.headersSent) {
       res.writeHead(result.statusCode, { ...headers, 'Content-Length': payload.length });
