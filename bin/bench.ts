@@ -1,0 +1,97 @@
+/**
+ * `npm run bench` — measures the notes service against its physical floor and prints the figures
+ * as markdown. Not part of `npm test`.
+ *
+ *   npm run bench                      bundles, cold init, warm handler, throughput, synth
+ *   npm run bench -- --with-slow       ... and `npm test` timing
+ *   npm run bench -- --write           ... and replace the figures section of docs/benchmarks.md
+ *   npm run bench -- --only cold,warm  just some sections (bundles, cold, warm, http, synth, tests)
+ *   npm run bench -- --quick           fewer samples (a smoke run of the harness)
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { machineInfo } from '../lib/bench/machine';
+import { renderFigures, spliceFigures, type Figures } from '../lib/bench/report';
+import { measureBundles, measureColdInit, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
+
+const SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'tests'] as const;
+type Section = (typeof SECTIONS)[number];
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'with-slow': { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    console.log('usage: npm run bench -- [--with-slow] [--write] [--quick] [--only bundles,cold,warm,http,synth,tests]');
+    return;
+  }
+  const only = values.only ? (values.only.split(',') as Section[]) : SECTIONS.filter((s) => s !== 'tests' || values['with-slow']);
+  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+  const want = (s: Section) => only.includes(s);
+  const quick = values.quick;
+  const coldRuns = quick ? 5 : 25;
+  const warmIterations = quick ? 100 : 1000;
+  const httpSeconds = quick ? 3 : 10;
+  const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+
+  const figures: Figures = { machine: machineInfo() };
+  const outDir = join(REPO_ROOT, '.bench');
+  rmSync(outDir, { recursive: true, force: true });
+
+  if (want('bundles') || want('cold') || want('warm')) {
+    log('bundling each Lambda and the floor with esbuild');
+    figures.bundles = await measureBundles(outDir);
+  }
+  if (want('cold') && figures.bundles) {
+    log(`cold module init, ${coldRuns} fresh processes per bundle`);
+    figures.cold = await measureColdInit(figures.bundles, coldRuns);
+    figures.coldRuns = coldRuns;
+  }
+  if (want('warm') && figures.bundles) {
+    const api = figures.bundles.deployed.find((b) => b.name === 'notes-api');
+    if (api) {
+      log(`warm handler vs bare DynamoDB calls, ${warmIterations} pairs per route`);
+      figures.warm = await measureWarm(api.file, warmIterations);
+      figures.warmIterations = warmIterations;
+    }
+  }
+  if (want('http')) {
+    log(`throughput: dynalite alone, then the local API, ${httpSeconds} s each`);
+    figures.throughput = await measureThroughput(httpSeconds, 10);
+  }
+  if (want('synth')) {
+    log('cdk synth: empty app, then ours');
+    figures.synth = await measureSynth();
+  }
+  if (want('tests')) {
+    log('npm test and its parts (slow)');
+    figures.tests = await measureTestTime();
+  }
+  if (!want('bundles')) figures.bundles = undefined;
+
+  const section = renderFigures(figures);
+  console.log(section);
+  if (values.write) {
+    const path = join(REPO_ROOT, 'docs', 'benchmarks.md');
+    let doc = '# Benchmarks\n';
+    try {
+      doc = readFileSync(path, 'utf8');
+    } catch {
+      // first run
+    }
+    writeFileSync(path, spliceFigures(doc, section));
+    log(`figures written to ${path}`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.stack : err);
+  process.exit(1);
+});

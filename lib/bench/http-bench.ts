@@ -1,0 +1,104 @@
+/**
+ * Throughput and latency of the local API against dynalite alone, each server in its own process
+ * and autocannon in this one, so the load generator does not share an event loop with either.
+ */
+import autocannon from 'autocannon';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { notesTableCreateInput } from '../notes-table-schema';
+import { LOCAL_CREDENTIALS } from '../local/dynamo';
+import { createUser, getIdToken } from '../local/users';
+import { cognitoTargetOf, freePorts, spawnLocalStack } from '../reliability/child-stack';
+import { api } from '../reliability/http';
+import { tempDir } from '../reliability/world';
+
+export interface HttpFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function cannon(opts: autocannon.Options): Promise<HttpFigures> {
+  const r = await autocannon(opts);
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+}
+
+/** GET /notes/{id} through the local API (gateway + authorizer + handler + dynalite on LevelDB). */
+export async function localApiGet(seconds: number, connections: number): Promise<HttpFigures> {
+  const dataDir = tempDir('bench-api');
+  const [apiPort, dynamo, cognito] = await freePorts(3);
+  const ports = { api: apiPort, dynamo, cognito };
+  const child = await spawnLocalStack(dataDir, ports);
+  try {
+    const target = cognitoTargetOf(dataDir, ports);
+    await createUser(target, 'bench@example.com', 'Bench-Passw0rd!');
+    const token = await getIdToken(target, 'bench@example.com', 'Bench-Passw0rd!');
+    const created = await api(child.baseUrl, 'POST', '/notes', token, { title: 'bench note', content: 'c'.repeat(500), tags: ['bench'] });
+    const noteId = (created.json as { noteId: string }).noteId;
+    return await cannon({
+      url: `${child.baseUrl}/notes/${noteId}`,
+      connections,
+      duration: seconds,
+      headers: { authorization: `Bearer ${token}` },
+    });
+  } finally {
+    child.proc.kill('SIGTERM');
+    await child.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** GetItem of the same kind of item straight against dynalite (LevelDB), the floor under the API. */
+export async function dynaliteGet(seconds: number, connections: number): Promise<HttpFigures> {
+  const dataDir = tempDir('bench-dynalite');
+  const [port] = await freePorts(1);
+  const cli = resolve(__dirname, '..', '..', 'node_modules', 'dynalite', 'cli.js');
+  const proc = spawn(process.execPath, [cli, '--port', String(port), '--host', '127.0.0.1', '--path', join(dataDir, 'db'), '--createTableMs', '0'], { stdio: 'ignore' });
+  const exited = new Promise((r) => proc.once('exit', r));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await client.send(new CreateTableCommand(notesTableCreateInput('notes-bench')));
+        break;
+      } catch (err) {
+        if (i > 100) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    const noteId = '01JBENCH0000000000000000000';
+    const now = new Date().toISOString();
+    await client.send(new PutItemCommand({
+      TableName: 'notes-bench',
+      Item: {
+        userId: { S: 'bench-user' }, noteId: { S: noteId }, title: { S: 'bench note' }, content: { S: 'c'.repeat(500) },
+        tags: { L: [{ S: 'bench' }] }, createdAt: { S: now }, updatedAt: { S: now }, version: { N: '1' },
+      },
+    }));
+    return await cannon({
+      url: endpoint,
+      connections,
+      duration: seconds,
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-amz-json-1.0',
+        'x-amz-target': 'DynamoDB_20120810.GetItem',
+        'x-amz-date': '20260101T000000Z',
+        // dynalite checks the header's form, not the signature.
+        authorization: 'AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0',
+      },
+      body: JSON.stringify({ TableName: 'notes-bench', Key: { userId: { S: 'bench-user' }, noteId: { S: noteId } }, ConsistentRead: true }),
+    });
+  } finally {
+    client.destroy();
+    proc.kill('SIGTERM');
+    await exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}

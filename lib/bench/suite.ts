@@ -1,0 +1,169 @@
+/**
+ * The benchmark suite behind `npm run bench`. Every figure is measured next to its floor in the
+ * same run and reported as a ratio; see docs/benchmarks.md for what each floor stands for.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import dynalite from 'dynalite';
+import type { AddressInfo } from 'node:net';
+import { notesTableCreateInput } from '../notes-table-schema';
+import { LOCAL_CREDENTIALS } from '../local/dynamo';
+import { bundleLambda, discoverLambdas, FLOOR_ENTRY, type BundleResult } from './bundles';
+import { coldInitInterleaved } from './cold-init';
+import { dynaliteGet, localApiGet, type HttpFigures } from './http-bench';
+import { summarize, type Summary } from './stats';
+
+const execFileAsync = promisify(execFile);
+export const REPO_ROOT = resolve(__dirname, '..', '..');
+
+export interface BundleFigures {
+  deployed: BundleResult[];
+  sdkBundled: BundleResult[];
+}
+
+export async function measureBundles(outDir: string): Promise<BundleFigures> {
+  const lambdas = [FLOOR_ENTRY, ...discoverLambdas(REPO_ROOT)];
+  const deployed: BundleResult[] = [];
+  for (const l of lambdas) deployed.push(await bundleLambda(l, join(outDir, 'deployed')));
+  const sdkBundled: BundleResult[] = [];
+  for (const l of lambdas.filter((x) => x.name === 'floor' || x.name === 'notes-api')) {
+    sdkBundled.push(await bundleLambda(l, join(outDir, 'sdk-bundled'), { external: [] }));
+  }
+  return { deployed, sdkBundled };
+}
+
+export interface ColdFigures {
+  /** name -> summary of init ms, for the deployed bundles (SDK external, loaded from node_modules). */
+  deployed: Map<string, Summary>;
+  sdkBundled: Map<string, Summary>;
+  /** Same bundles with `--enable-source-maps` (what NODE_OPTIONS turns on when set on the function). */
+  sourceMaps: Map<string, Summary>;
+  rssMb: Map<string, number>;
+}
+
+export async function measureColdInit(bundles: BundleFigures, runs: number): Promise<ColdFigures> {
+  const toSummary = (m: Map<string, Array<{ initMs: number }>>) => new Map([...m].map(([k, v]) => [k, summarize(v.map((s) => s.initMs))]));
+  const deployedRaw = await coldInitInterleaved(bundles.deployed, runs);
+  const sdkRaw = await coldInitInterleaved(bundles.sdkBundled, runs);
+  const mapsRaw = await coldInitInterleaved(bundles.deployed.filter((b) => b.name === 'floor' || b.name === 'notes-api'), runs, { nodeFlags: ['--enable-source-maps'] });
+  const rssMb = new Map([...deployedRaw].map(([k, v]) => [k, summarize(v.map((s) => s.rssMb)).p50]));
+  return { deployed: toSummary(deployedRaw), sdkBundled: toSummary(sdkRaw), sourceMaps: toSummary(mapsRaw), rssMb };
+}
+
+export type WarmFigures = Record<string, { handler: Summary; bare: Summary }>;
+
+/** Warm per-request time of the notes-api bundle vs the bare DynamoDB call, on an in-memory dynalite. */
+export async function measureWarm(notesApiBundle: string, iterations: number): Promise<{ figures: WarmFigures; logBytesPerRequest: number }> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
+  const dir = mkdtempSync(join(tmpdir(), 'notes-bench-warm-'));
+  try {
+    await client.send(new CreateTableCommand(notesTableCreateInput('notes-bench')));
+    const out = join(dir, 'warm.json');
+    let logBytes = 0;
+    const code = await new Promise<number | null>((res, rej) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'warm-probe.ts')], {
+        cwd: REPO_ROOT,
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'local',
+          AWS_SECRET_ACCESS_KEY: 'local',
+          TABLE_NAME: 'notes-bench',
+          DYNAMODB_ENDPOINT: endpoint,
+          RELEASE_VERSION: '0.0.0-bench',
+          COMMIT_SHA: 'bench',
+          BENCH_BUNDLE: notesApiBundle,
+          BENCH_OUT: out,
+          BENCH_ITERATIONS: String(iterations),
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      // The Lambda's stdout is its log stream: drained through a pipe, as the runtime does.
+      child.stdout.on('data', (d: Buffer) => (logBytes += d.length));
+      child.once('error', rej);
+      child.once('exit', res);
+    });
+    if (code !== 0) throw new Error(`warm probe exited with ${code}`);
+    const raw = JSON.parse(readFileSync(out, 'utf8')) as Record<string, { handler: number[]; bare: number[] }>;
+    const figures: WarmFigures = {};
+    let calls = 0;
+    for (const [name, v] of Object.entries(raw)) {
+      figures[name] = { handler: summarize(v.handler), bare: summarize(v.bare) };
+      calls += v.handler.length + 20;
+    }
+    return { figures, logBytesPerRequest: logBytes / Math.max(1, calls + 1) };
+  } finally {
+    client.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface ThroughputFigures {
+  api: HttpFigures;
+  dynalite: HttpFigures;
+  seconds: number;
+  connections: number;
+}
+
+export async function measureThroughput(seconds: number, connections: number): Promise<ThroughputFigures> {
+  const dyn = await dynaliteGet(seconds, connections);
+  const apiFig = await localApiGet(seconds, connections);
+  return { api: apiFig, dynalite: dyn, seconds, connections };
+}
+
+async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ms: number; ok: boolean; error?: string }> {
+  const t = Date.now();
+  try {
+    await execFileAsync(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+    return { ms: Date.now() - t, ok: true };
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    return { ms: Date.now() - t, ok: false, error: (e.stderr || e.message).split('\n').filter(Boolean).slice(-3).join(' / ') };
+  }
+}
+
+export interface SynthFigures {
+  app: { ms: number; ok: boolean; error?: string };
+  floor: { ms: number; ok: boolean; error?: string };
+}
+
+export async function measureSynth(): Promise<SynthFigures> {
+  const out1 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-'));
+  const out2 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-floor-'));
+  try {
+    const floor = await timed('npx', ['cdk', 'synth', '--quiet', '-o', out2, '--app', `npx tsx ${join('lib', 'bench', 'empty-app.ts')}`]);
+    const app = await timed('npx', ['cdk', 'synth', '--quiet', '-o', out1]);
+    return { app, floor };
+  } finally {
+    rmSync(out1, { recursive: true, force: true });
+    rmSync(out2, { recursive: true, force: true });
+  }
+}
+
+export interface TestTimeFigures {
+  total: { ms: number; ok: boolean; error?: string };
+  typecheck: { ms: number; ok: boolean };
+  lint: { ms: number; ok: boolean };
+  jest: { ms: number; ok: boolean };
+  reliability: { ms: number; ok: boolean };
+  /** Jest starting and finding no test: the fixed cost under the suite. */
+  jestFloor: { ms: number; ok: boolean };
+}
+
+export async function measureTestTime(): Promise<TestTimeFigures> {
+  const jestFloor = await timed('npx', ['jest', '--passWithNoTests', '--testPathPattern', 'no-such-test-file']);
+  const typecheck = await timed('npx', ['tsc', '--noEmit']);
+  const lint = await timed('npx', ['eslint', '.']);
+  const jest = await timed('npx', ['jest', '--silent']);
+  const reliability = await timed('npx', ['jest', '--silent', 'test/reliability']);
+  const total = await timed('npm', ['test', '--silent']);
+  return { total, typecheck, lint, jest, reliability, jestFloor };
+}
