@@ -4,6 +4,9 @@
  */
 import autocannon from 'autocannon';
 import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { performance } from 'node:perf_hooks';
+import { summarize } from './stats';
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -18,6 +21,7 @@ export interface HttpFigures {
   rps: number;
   p50: number;
   p99: number;
+  mean: number;
   requests: number;
   non2xx: number;
   errors: number;
@@ -25,7 +29,7 @@ export interface HttpFigures {
 
 async function cannon(opts: autocannon.Options): Promise<HttpFigures> {
   const r = await autocannon(opts);
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, mean: r.latency.mean, requests: r.requests.total, non2xx: r.non2xx, errors: r.errors };
 }
 
 /** GET /notes/{id} through the local API (gateway + authorizer + handler + dynalite on LevelDB). */
@@ -53,8 +57,31 @@ export async function localApiGet(seconds: number, connections: number): Promise
   }
 }
 
-/** GetItem of the same kind of item straight against dynalite (LevelDB), the floor under the API. */
-export async function dynaliteGet(seconds: number, connections: number): Promise<HttpFigures> {
+/** `connections` loops of DocumentClient GetCommand for `seconds`: the floor with the SDK's own cost. */
+async function sdkLoop(endpoint: string, seconds: number, connections: number): Promise<HttpFigures> {
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, maxAttempts: 3 }));
+  const latencies: number[] = [];
+  const until = Date.now() + seconds * 1000;
+  const loop = async (): Promise<void> => {
+    while (Date.now() < until) {
+      const t = performance.now();
+      await doc.send(new GetCommand({ TableName: 'notes-bench', Key: { userId: 'bench-user', noteId: BENCH_NOTE_ID }, ConsistentRead: true }));
+      latencies.push(performance.now() - t);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, loop));
+  doc.destroy();
+  const s = summarize(latencies);
+  return { rps: latencies.length / seconds, p50: s.p50, p99: s.p99, mean: s.mean, requests: latencies.length, non2xx: 0, errors: 0 };
+}
+
+const BENCH_NOTE_ID = '01JBENCH0000000000000000000';
+
+/**
+ * GetItem of the same kind of item straight against dynalite (LevelDB), the floor under the API:
+ * raw HTTP from autocannon, and the SDK's GetCommand in a tight loop (what the handler pays).
+ */
+export async function dynaliteGet(seconds: number, connections: number): Promise<{ raw: HttpFigures; sdk: HttpFigures }> {
   const dataDir = tempDir('bench-dynalite');
   const [port] = await freePorts(1);
   const cli = resolve(__dirname, '..', '..', 'node_modules', 'dynalite', 'cli.js');
@@ -72,7 +99,7 @@ export async function dynaliteGet(seconds: number, connections: number): Promise
         await new Promise((r) => setTimeout(r, 100));
       }
     }
-    const noteId = '01JBENCH0000000000000000000';
+    const noteId = BENCH_NOTE_ID;
     const now = new Date().toISOString();
     await client.send(new PutItemCommand({
       TableName: 'notes-bench',
@@ -81,7 +108,7 @@ export async function dynaliteGet(seconds: number, connections: number): Promise
         tags: { L: [{ S: 'bench' }] }, createdAt: { S: now }, updatedAt: { S: now }, version: { N: '1' },
       },
     }));
-    return await cannon({
+    const raw = await cannon({
       url: endpoint,
       connections,
       duration: seconds,
@@ -95,6 +122,8 @@ export async function dynaliteGet(seconds: number, connections: number): Promise
       },
       body: JSON.stringify({ TableName: 'notes-bench', Key: { userId: { S: 'bench-user' }, noteId: { S: noteId } }, ConsistentRead: true }),
     });
+    const sdk = await sdkLoop(endpoint, seconds, connections);
+    return { raw, sdk };
   } finally {
     client.destroy();
     proc.kill('SIGTERM');

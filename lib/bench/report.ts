@@ -74,11 +74,16 @@ export function renderFigures(f: Figures): string {
   if (f.throughput) {
     const t = f.throughput;
     out.push(`### Local API vs dynalite alone (autocannon, ${t.connections} connections, ${t.seconds} s each, servers in their own processes)`, '');
-    out.push('| Target | Req/s | p50 | p99 | Requests | non-2xx | Errors |');
-    out.push('|---|---:|---:|---:|---:|---:|---:|');
-    out.push(`| Local API: GET /notes/{id} (gateway + JWT authorizer + handler + dynalite) | ${t.api.rps.toFixed(0)} | ${t.api.p50} ms | ${t.api.p99} ms | ${t.api.requests} | ${t.api.non2xx} | ${t.api.errors} |`);
-    out.push(`| Floor: dynalite GetItem over HTTP | ${t.dynalite.rps.toFixed(0)} | ${t.dynalite.p50} ms | ${t.dynalite.p99} ms | ${t.dynalite.requests} | ${t.dynalite.non2xx} | ${t.dynalite.errors} |`);
-    out.push(`| Ratio (API / floor) | ${ratio(t.api.rps, t.dynalite.rps)} | ${ratio(t.api.p50, t.dynalite.p50)} | ${ratio(t.api.p99, t.dynalite.p99)} | | | |`, '');
+    const m = (v: number) => (v < 1 ? v.toFixed(2) : v.toFixed(1));
+    out.push('| Target | Req/s | Latency mean | p50 | p99 | Requests | non-2xx | Errors |');
+    out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+    const row = (label: string, x: typeof t.api) =>
+      `| ${label} | ${x.rps.toFixed(0)} | ${m(x.mean)} ms | ${m(x.p50)} ms | ${m(x.p99)} ms | ${x.requests} | ${x.non2xx} | ${x.errors} |`;
+    out.push(row('Local API: GET /notes/{id} (gateway + JWT authorizer + handler + SDK + dynalite)', t.api));
+    out.push(row('Floor: dynalite GetItem over raw HTTP (autocannon)', t.dynalite));
+    out.push(row('Floor with the SDK: GetCommand loops in one process against the same dynalite', t.sdk));
+    out.push(`| Ratio API / raw floor | ${ratio(t.api.rps, t.dynalite.rps)} | ${ratio(t.api.mean, t.dynalite.mean)} | | | | | |`);
+    out.push(`| Ratio API / SDK floor | ${ratio(t.api.rps, t.sdk.rps)} | ${ratio(t.api.mean, t.sdk.mean)} | | | | | |`, '');
   }
 
   if (f.synth) {

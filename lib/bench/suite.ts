@@ -109,6 +109,7 @@ export async function measureWarm(notesApiBundle: string, iterations: number): P
 export interface ThroughputFigures {
   api: HttpFigures;
   dynalite: HttpFigures;
+  sdk: HttpFigures;
   seconds: number;
   connections: number;
 }
@@ -116,7 +117,7 @@ export interface ThroughputFigures {
 export async function measureThroughput(seconds: number, connections: number): Promise<ThroughputFigures> {
   const dyn = await dynaliteGet(seconds, connections);
   const apiFig = await localApiGet(seconds, connections);
-  return { api: apiFig, dynalite: dyn, seconds, connections };
+  return { api: apiFig, dynalite: dyn.raw, sdk: dyn.sdk, seconds, connections };
 }
 
 async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ms: number; ok: boolean; error?: string }> {

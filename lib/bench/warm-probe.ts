@@ -48,6 +48,8 @@ let n = 0;
 const context = () => ({ awsRequestId: `bench-${++n}`, functionName: 'notes-api', getRemainingTimeInMillis: () => 29_000 });
 
 async function main(): Promise<void> {
+  // Loaded with require(), exactly as the Lambda runtime loads a CommonJS handler module.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(process.env.BENCH_BUNDLE as string) as { handler: Handler };
   const handler = mod.handler;
   const bare = DynamoDBDocumentClient.from(
