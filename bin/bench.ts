@@ -7,16 +7,57 @@
  *   npm run bench -- --write           ... and replace the figures section of docs/benchmarks.md
  *   npm run bench -- --only cold,warm  just some sections (bundles, cold, warm, http, synth, tests)
  *   npm run bench -- --quick           fewer samples (a smoke run of the harness)
+ *   npm run bench -- --only reliability [--write]
+ *                                      the reliability suite at a larger size than CI's; its
+ *                                      figures go to docs/reliability.md
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineInfo } from '../lib/bench/machine';
 import { renderFigures, spliceFigures, type Figures } from '../lib/bench/report';
+import { machineLine } from '../lib/bench/machine';
+import { REL_BEGIN, REL_END, renderReliability } from '../lib/reliability/report';
+import type { FigureLine } from '../lib/reliability/figures';
 import { measureBundles, measureColdInit, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
 
-const SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'tests'] as const;
+const SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'tests', 'reliability'] as const;
 type Section = (typeof SECTIONS)[number];
+
+function readOr(path: string, fallback: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : fallback;
+}
+
+function spliceBetween(doc: string, section: string, begin: string, end: string): string {
+  const a = doc.indexOf(begin);
+  const b = doc.indexOf(end);
+  if (a >= 0 && b > a) return doc.slice(0, a) + section + doc.slice(b + end.length);
+  return `${doc.trimEnd()}\n\n${section}\n`;
+}
+
+/** Runs `jest test/reliability` at bench size with figure recording on, and renders the figures. */
+async function runReliability(quick: boolean): Promise<string> {
+  const sizes: Record<string, string> = quick
+    ? { FUZZ_RUNS: '3000', LOAD_SECONDS: '5', CRASH_CYCLES: '3', FAULT_OPS: '160', CONCURRENT_WRITERS: '20', CONCURRENT_ROUNDS: '5' }
+    : { FUZZ_RUNS: '20000', LOAD_SECONDS: '20', LOAD_CONNECTIONS: '32', CRASH_CYCLES: '6', CRASH_WORKERS: '16', FAULT_OPS: '600', CONCURRENT_WRITERS: '50', CONCURRENT_ROUNDS: '10' };
+  const dir = mkdtempSync(join(tmpdir(), 'notes-reliability-'));
+  const file = join(dir, 'figures.jsonl');
+  const started = Date.now();
+  const run = spawnSync('npx', ['jest', 'test/reliability', '--runInBand'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...sizes, RELIABILITY_FIGURES: file },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const wallMs = Date.now() - started;
+  const lines = existsSync(file)
+    ? readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as FigureLine)
+    : [];
+  rmSync(dir, { recursive: true, force: true });
+  const m = machineInfo();
+  return renderReliability(lines, `Measured ${m.date.slice(0, 10)} on ${machineLine(m)}.`, sizes, wallMs, run.status === 0);
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -32,7 +73,7 @@ async function main(): Promise<void> {
     console.log('usage: npm run bench -- [--with-slow] [--write] [--quick] [--only bundles,cold,warm,http,synth,tests]');
     return;
   }
-  const only = values.only ? (values.only.split(',') as Section[]) : SECTIONS.filter((s) => s !== 'tests' || values['with-slow']);
+  const only = values.only ? (values.only.split(',') as Section[]) : SECTIONS.filter((s) => (s !== 'tests' && s !== 'reliability') || values['with-slow']);
   for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
   const want = (s: Section) => only.includes(s);
   const quick = values.quick;
@@ -75,6 +116,18 @@ async function main(): Promise<void> {
     figures.tests = await measureTestTime();
   }
   if (!want('bundles')) figures.bundles = undefined;
+
+  if (want('reliability')) {
+    log('reliability suite at bench size (this takes a few minutes)');
+    const rel = await runReliability(quick);
+    console.log(rel);
+    if (values.write) {
+      const path = join(REPO_ROOT, 'docs', 'reliability.md');
+      writeFileSync(path, spliceBetween(readOr(path, '# Reliability\n'), rel, REL_BEGIN, REL_END));
+      log(`figures written to ${path}`);
+    }
+    if (only.length === 1) return;
+  }
 
   const section = renderFigures(figures);
   console.log(section);

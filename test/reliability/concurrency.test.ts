@@ -5,6 +5,7 @@
  * CONCURRENT_ROUNDS (default 5) size it.
  */
 import { api, keepAliveAgent } from '../../lib/reliability/http';
+import { recordFigure } from '../../lib/reliability/figures';
 import { createNote, envInt, newUser, startTempStack, type TempStack, type TestUser } from '../../lib/reliability/world';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -53,6 +54,7 @@ test(`of ${WRITERS} simultaneous updates with the same If-Match exactly one wins
     expect(stored.headers.etag).toBe(`"${version + 1}"`);
     // Every loser was told which version is current.
     for (const r of results.filter((x) => x.status === 412)) expect(r.headers.etag).toBe(`"${version + 1}"`);
+    recordFigure('concurrency', { kind: 'update', round, writers: WRITERS, winners: winners.length, statuses });
     version += 1;
   }
 });
@@ -68,6 +70,7 @@ test(`of ${WRITERS} simultaneous deletes with the same If-Match exactly one succ
 
   // Assert
   const statuses = results.map((r) => r.status);
+  recordFigure('concurrency', { kind: 'delete', writers: WRITERS, statuses: statuses.sort() });
   expect(statuses.filter((s) => s === 204)).toHaveLength(1);
   expect(statuses.filter((s) => s !== 204 && s !== 404)).toEqual([]);
   expect((await api(t.baseUrl, 'GET', `/notes/${note.noteId}`, user.token)).status).toBe(404);

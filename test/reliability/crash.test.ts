@@ -9,6 +9,7 @@ import { createUser, getIdToken } from '../../lib/local/users';
 import { cognitoTargetOf, freePorts, spawnLocalStack, type ChildStack, type Ports } from '../../lib/reliability/child-stack';
 import { keepAliveAgent } from '../../lib/reliability/http';
 import { newLedger, verifyLedger, type LoadUser } from '../../lib/reliability/load';
+import { recordFigure } from '../../lib/reliability/figures';
 import { envInt, tempDir } from '../../lib/reliability/world';
 import { startWriteLoad } from '../../lib/reliability/write-load';
 
@@ -62,7 +63,13 @@ test(`after ${CYCLES} SIGKILLs in the middle of a write load every acknowledged 
     child = await spawnLocalStack(dataDir, ports);
 
     // Assert
+    const restarted = Date.now();
     const check = await verifyLedger(child.baseUrl, users, ledger);
+    recordFigure('crash', {
+      cycle, killedAfterMs: 300 + 450 * cycle, requestsThisCycle: requests, ackedCreatesTotal: ledger.created.size, ackedDeletesTotal: ledger.deleted.size,
+      inFlightDeletes: ledger.deleteAttempted.size - ledger.deleted.size, checkedPresent: check.checkedPresent, checkedGone: check.checkedGone,
+      problems: check.problems.length, verifyMs: Date.now() - restarted,
+    });
     console.log(`crash cycle ${cycle}: after restart ${check.checkedPresent} live notes and ${check.checkedGone} deletions checked, ${check.problems.length} problems`);
     expect({ cycle, problems: check.problems.slice(0, 10) }).toEqual({ cycle, problems: [] });
   }

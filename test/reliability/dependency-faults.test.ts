@@ -12,6 +12,7 @@ import { createNotesApi } from '../../lambda/notes-api/app';
 import { SDK_MAX_ATTEMPTS } from '../../lambda/notes-api/index';
 import { LOCAL_CREDENTIALS } from '../../lib/local/dynamo';
 import { always, faultyDocumentClient, randomFaults, type FaultyClient } from '../../lib/reliability/faults';
+import { recordFigure } from '../../lib/reliability/figures';
 import { api, keepAliveAgent } from '../../lib/reliability/http';
 import { createNote, envInt, newUser, startTempStack, type TempStack, type TestUser } from '../../lib/reliability/world';
 
@@ -83,6 +84,7 @@ describe.each([
     )) results.push(r);
     const attempts = faulty.stats.commandAttempts.slice(before).map((c) => c.attempts);
     faulty.setPlan(() => undefined);
+    recordFigure('faults-always', { kind, statuses: results.map((r) => `${r.route} ${r.status}`), maxAttempts: Math.max(...attempts), commands: attempts.length });
 
     // Assert
     for (const r of results) {
@@ -144,6 +146,12 @@ test(`with ${Math.round(RATE * 100)}% of DynamoDB calls failing at random, no re
       `(${faulty.stats.injectedAfterApply} after the write was applied); answers ${JSON.stringify(Object.fromEntries([...statuses].sort()))}`,
   );
 
+  recordFigure('faults-random', {
+    ops: OPS, rate: RATE, seed: SEED, attempts: faulty.stats.attempts, injected: faulty.stats.injected, injectedAfterApply: faulty.stats.injectedAfterApply,
+    answers: Object.fromEntries([...statuses].sort()), bad: bad.length,
+    attemptsHistogram: faulty.stats.commandAttempts.reduce<Record<string, number>>((h, c) => ((h[c.attempts] = (h[c.attempts] ?? 0) + 1), h), {}),
+  });
+
   // Assert: answers
   expect(bad.slice(0, 10)).toEqual([]);
   const maxAttempts = Math.max(...faulty.stats.commandAttempts.map((c) => c.attempts));
@@ -164,8 +172,9 @@ test(`with ${Math.round(RATE * 100)}% of DynamoDB calls failing at random, no re
       typeof i.title !== 'string' || typeof i.content !== 'string' || !Array.isArray(i.tags) || typeof i.createdAt !== 'string' ||
       typeof i.updatedAt !== 'string' || typeof i.version !== 'number' || i.version < 1,
   );
-  expect(incomplete).toEqual([]);
   const stored = new Set(items.map((i) => i.noteId as string));
   const lost = [...acked.keys()].filter((id) => !deleteAttempted.has(id) && !stored.has(id));
+  recordFigure('faults-storage', { storedNotes: items.length, incomplete: incomplete.length, acknowledgedCreates: acked.size, lost: lost.length });
+  expect(incomplete).toEqual([]);
   expect(lost).toEqual([]);
 });

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import type { FuzzWorld } from '../../lib/reliability/arbitraries';
 import { describeFailure, formatStats, newStats, properties, RUN_SHARE, victimDamage, type PropertyName } from '../../lib/reliability/fuzz';
+import { recordFigure } from '../../lib/reliability/figures';
 import { createFuzzWorld, envInt, startTempStack, type TempStack } from '../../lib/reliability/world';
 
 const TOTAL_RUNS = envInt('FUZZ_RUNS', 3000);
@@ -32,6 +33,7 @@ async function fuzz(name: PropertyName): Promise<void> {
   const numRuns = Math.max(1, Math.round(TOTAL_RUNS * RUN_SHARE[name]));
   const details = await fc.check(properties(world, stats)[name], { numRuns, seed: SEED, endOnFailure: false });
   console.log(`${formatStats(name, stats)} (seed ${details.seed})`);
+  recordFigure('hostile-input', { property: name, runs: stats.runs, bad: stats.failures.length, seed: details.seed, byStatus: Object.fromEntries(stats.byStatus) });
   const firstFew = stats.failures.slice(0, 5).map(describeFailure).join('\n');
   expect(stats.failures.length === 0 ? 'no bad answers' : `${stats.failures.length} bad answers (seed ${details.seed}):\n${firstFew}`).toBe('no bad answers');
 }
@@ -55,6 +57,7 @@ describe('the API under hostile input', () => {
 
   test("leaves the victim's notes exactly as they were after all of the above", async () => {
     const damage = await victimDamage(world);
+    recordFigure('hostile-input', { property: 'victim-intact', victimNotes: world.victim.notes.length, damage: damage.length });
     expect(damage).toEqual([]);
   });
 });

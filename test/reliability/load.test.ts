@@ -5,6 +5,7 @@
  */
 import { keepAliveAgent } from '../../lib/reliability/http';
 import { formatLoadSummary, runMixedLoad, verifyLedger } from '../../lib/reliability/load';
+import { recordFigure } from '../../lib/reliability/figures';
 import { envInt, newUser, startTempStack, type TempStack, type TestUser } from '../../lib/reliability/world';
 
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
@@ -32,6 +33,7 @@ test('under mixed CRUD load every acknowledged create is readable and every ackn
   console.log(`load: ${formatLoadSummary(summary)}`);
   const check = await verifyLedger(t.baseUrl, users, ledger);
   console.log(`load: read back ${check.checkedPresent} live notes and ${check.checkedGone} deleted ones`);
+  recordFigure('load', { ...summary, checkedPresent: check.checkedPresent, checkedGone: check.checkedGone, problems: check.problems.length, unexpected: Object.fromEntries(ledger.unexpected) });
 
   // Assert
   expect(summary.creates).toBeGreaterThan(0);
