@@ -8,6 +8,13 @@ type D = Record<string, unknown>;
 const n = (v: unknown) => (typeof v === 'number' ? v : Number(v ?? NaN));
 const j = (v: unknown) => Object.entries((v ?? {}) as D).map(([k, x]) => `${k}: ${x}`).join(', ');
 
+/** `[204, 404, 404]` -> `1 x 204, 2 x 404`. */
+function tally(statuses: number[]): string {
+  const counts = new Map<number, number>();
+  for (const st of statuses) counts.set(st, (counts.get(st) ?? 0) + 1);
+  return [...counts].sort((a, b) => a[0] - b[0]).map(([st, c]) => `${c} x ${st}`).join(', ');
+}
+
 export function renderReliability(lines: FigureLine[], header: string, sizes: Record<string, string>, wallMs: number, passed: boolean): string {
   const by = (t: string) => lines.filter((l) => l.test === t).map((l) => l.data);
   const out: string[] = [REL_BEGIN, '', header, ''];
@@ -37,7 +44,7 @@ export function renderReliability(lines: FigureLine[], header: string, sizes: Re
     const del = conc.find((c) => c.kind === 'delete');
     out.push('### Concurrent If-Match writes', '');
     if (upd.length) out.push(`${upd.length} rounds of ${upd[0].writers} simultaneous PUTs with the same If-Match: ${upd.map((u) => u.winners).join(', ')} winner(s) per round, every other writer 412, stored note = the winner's.`);
-    if (del) out.push(`${del.writers} simultaneous DELETEs with the same If-Match: statuses ${(del.statuses as number[]).join(' ')}.`);
+    if (del) out.push(`${del.writers} simultaneous DELETEs with the same If-Match: ${tally(del.statuses as number[])}.`);
     out.push('');
   }
 

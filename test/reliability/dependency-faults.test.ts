@@ -98,7 +98,6 @@ describe.each([
     // Each route made at least one DynamoDB call, and none was tried more often than the budget.
     expect(attempts.length).toBeGreaterThanOrEqual(results.length);
     expect(Math.max(...attempts)).toBeLessThanOrEqual(SDK_MAX_ATTEMPTS);
-    expect(Math.max(...attempts)).toBeGreaterThan(1);
     const after = await api(t.baseUrl, 'GET', `/notes/${note.noteId}`, user.token);
     expect(after.json).toMatchObject({ title: 'before the fault', content: 'stays', version: 1 });
   });
@@ -156,6 +155,8 @@ test(`with ${Math.round(RATE * 100)}% of DynamoDB calls failing at random, no re
   expect(bad.slice(0, 10)).toEqual([]);
   const maxAttempts = Math.max(...faulty.stats.commandAttempts.map((c) => c.attempts));
   expect(maxAttempts).toBeLessThanOrEqual(SDK_MAX_ATTEMPTS);
+  // The SDK did retry (so the faults were survived by retries, not only reported as 503s).
+  expect(faulty.stats.commandAttempts.some((c) => c.attempts > 1 && c.ok)).toBe(true);
 
   // Assert: storage, read raw from DynamoDB (not through the handler)
   const items: Array<Record<string, unknown>> = [];
