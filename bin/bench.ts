@@ -11,6 +11,9 @@
  *                                      the reliability suite at a larger size than CI's; its
  *                                      figures go to docs/reliability.md
  */
+// The AWS SDK warns on every start that its 2027 releases need Node 22 (Lambda runs 22); noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

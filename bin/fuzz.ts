@@ -6,6 +6,9 @@
  * checks the victim's notes. Prints a summary per property and the first bad answers; exits 1 if
  * any answer was a 5xx, badly shaped, or leaked or changed the victim's notes.
  */
+// The AWS SDK warns on every start that its 2027 releases need Node 22 (Lambda runs 22); noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 import fc from 'fast-check';
 import { parseArgs } from 'node:util';
 import { describeFailure, formatStats, newStats, properties, RUN_SHARE, victimDamage, type PropertyName } from '../lib/reliability/fuzz';

@@ -72,6 +72,7 @@ export async function measureWarm(notesApiBundle: string, iterations: number): P
         cwd: REPO_ROOT,
         env: {
           PATH: process.env.PATH,
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
           ...(process.env.POWERTOOLS_LOG_LEVEL ? { POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL } : {}),
           AWS_REGION: 'us-east-1',
           AWS_ACCESS_KEY_ID: 'local',
