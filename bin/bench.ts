@@ -24,7 +24,7 @@ import { renderFigures, spliceFigures, type Figures } from '../lib/bench/report'
 import { machineLine } from '../lib/bench/machine';
 import { REL_BEGIN, REL_END, renderReliability } from '../lib/reliability/report';
 import type { FigureLine } from '../lib/reliability/figures';
-import { measureBundles, measureColdInit, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
+import { measureBundles, measureColdInit, measureHandlerCpu, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
 
 const SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'tests', 'reliability'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -104,6 +104,8 @@ async function main(): Promise<void> {
       log(`warm handler vs bare DynamoDB calls, ${warmIterations} pairs per route`);
       figures.warm = await measureWarm(api.file, warmIterations);
       figures.warmIterations = warmIterations;
+      log('handler CPU per request with a stub DynamoDB client');
+      figures.cpu = await measureHandlerCpu(quick ? 5000 : 30000);
     }
   }
   if (want('http')) {

@@ -170,3 +170,34 @@ export async function measureTestTime(): Promise<TestTimeFigures> {
   const total = await timed('npm', ['test', '--silent']);
   return { total, typecheck, lint, jest, reliability, jestFloor };
 }
+
+export interface CpuFigures {
+  /** microseconds per request, by route, logging to a pipe (as on Lambda) */
+  logged: Record<string, number>;
+  /** the same with POWERTOOLS_LOG_LEVEL=SILENT */
+  silent: Record<string, number>;
+}
+
+async function cpuProbe(level: string, iterations: number): Promise<Record<string, number>> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'cpu-probe.ts')], {
+      cwd: REPO_ROOT,
+      env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: level, BENCH_ITERATIONS: String(iterations) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stdout.resume();
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', rej);
+    child.once('exit', (code) => {
+      const line = err.split('\n').find((l) => l.startsWith('{'));
+      if (code !== 0 || !line) rej(new Error(`cpu probe failed (${code}): ${err.slice(-500)}`));
+      else res(JSON.parse(line) as Record<string, number>);
+    });
+  });
+}
+
+/** The handler's own CPU per request (stub DynamoDB client), with its log line and without. */
+export async function measureHandlerCpu(iterations: number): Promise<CpuFigures> {
+  return { logged: await cpuProbe('INFO', iterations), silent: await cpuProbe('SILENT', iterations) };
+}
