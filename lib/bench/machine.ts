@@ -31,5 +31,5 @@ export function machineInfo(): MachineInfo {
 }
 
 export function machineLine(m: MachineInfo): string {
-  return `${m.cores} cores, ${m.model}, ${m.memGiB} GiB RAM, Node ${m.node}, ${m.platform}, ${m.date}`;
+  return `${m.cores} cores, ${m.model}, ${m.memGiB} GiB RAM, Node ${m.node}, ${m.platform}`;
 }

@@ -23,11 +23,13 @@ const ms = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 const secs = (v: number) => (v / 1000).toFixed(1);
 
 export function renderFigures(f: Figures): string {
-  const out: string[] = [BEGIN, '', `Measured ${f.machine.date.slice(0, 10)} on ${machineLine(f.machine)}.`, ''];
+  const out: string[] = [BEGIN, ''];
+  const stamp = `_Measured ${f.machine.date.slice(0, 16).replace('T', ' ')} UTC on ${machineLine(f.machine)}._\n`;
 
   if (f.bundles) {
+    out.push(open('bundles'));
     const floor = f.bundles.deployed.find((b) => b.name === 'floor')!;
-    out.push('### Bundle size (esbuild, same options as the stack\'s NodejsFunction)', '');
+    out.push('### Bundle size (esbuild, same options as the stack\'s NodejsFunction)', '', stamp);
     out.push('| Bundle | As deployed (`@aws-sdk/*` external) | vs floor | Source map | With the SDK bundled in | vs floor | Largest parts (as deployed) |');
     out.push('|---|---:|---:|---:|---:|---:|---|');
     const sdkFloor = f.bundles.sdkBundled.find((b) => b.name === 'floor');
@@ -41,11 +43,13 @@ export function renderFigures(f: Figures): string {
       );
     }
     out.push('');
+    out.push(close('bundles'));
   }
 
   if (f.cold) {
+    out.push(open('cold'));
     const floor = f.cold.deployed.get('floor')!;
-    out.push(`### Cold module init (fresh \`node\` per sample, ${f.coldRuns} samples each, interleaved; median and p90)`, '');
+    out.push(`### Cold module init (fresh \`node\` per sample, ${f.coldRuns} samples each, interleaved; median and p90)`, '', stamp);
     out.push('| Bundle | Init p50 | p90 | vs floor (p50) | RSS after init |');
     out.push('|---|---:|---:|---:|---:|');
     for (const [name, s] of f.cold.deployed) {
@@ -60,31 +64,37 @@ export function renderFigures(f: Figures): string {
       out.push(`| ${name}, \`--enable-source-maps\` | ${ms(s.p50)} ms | ${ms(s.p90)} ms | ${mapsFloor ? ratio(s.p50, mapsFloor.p50) : '-'} (vs floor with the flag) | |`);
     }
     out.push('');
+    out.push(close('cold'));
   }
 
   if (f.warm) {
-    out.push(`### Warm request: handler vs the bare DynamoDB call it makes (same dynalite, same item; ${f.warmIterations} interleaved pairs)`, '');
+    out.push(open('warm'));
+    out.push(`### Warm request: handler vs the bare DynamoDB call it makes (same dynalite, same item; ${f.warmIterations} interleaved pairs)`, '', stamp);
     out.push('| Request vs floor | Handler p50 | Handler p99 | Bare call p50 | Bare call p99 | Ratio (p50) | Overhead (p50) |');
     out.push('|---|---:|---:|---:|---:|---:|---:|');
     for (const [name, v] of Object.entries(f.warm.figures)) {
       out.push(`| ${name} | ${ms(v.handler.p50, 3)} ms | ${ms(v.handler.p99, 3)} ms | ${ms(v.bare.p50, 3)} ms | ${ms(v.bare.p99, 3)} ms | ${ratio(v.handler.p50, v.bare.p50)} | ${ms(v.handler.p50 - v.bare.p50, 3)} ms |`);
     }
     out.push('', `Log output: ${Math.round(f.warm.logBytesPerRequest)} bytes per request on stdout.`, '');
+    out.push(close('warm'));
   }
 
   if (f.cpu) {
-    out.push('### Handler CPU per request (stub DynamoDB client answering at once: routing, validation, mapping, logging only)', '');
+    out.push(open('cpu'));
+    out.push('### Handler CPU per request (stub DynamoDB client answering at once: routing, validation, mapping, logging only)', '', stamp);
     out.push('| Route | With its log line (stdout a pipe) | Log level SILENT | The log line costs |', '|---|---:|---:|---:|');
     for (const [name, us] of Object.entries(f.cpu.logged)) {
       const silent = f.cpu.silent[name];
       out.push(`| ${name} | ${us.toFixed(1)} µs | ${silent.toFixed(1)} µs | ${(us - silent).toFixed(1)} µs |`);
     }
     out.push('');
+    out.push(close('cpu'));
   }
 
   if (f.throughput) {
+    out.push(open('throughput'));
     const t = f.throughput;
-    out.push(`### Local API vs dynalite alone (autocannon, ${t.connections} connections, ${t.seconds} s each, servers in their own processes)`, '');
+    out.push(`### Local API vs dynalite alone (autocannon, ${t.connections} connections, ${t.seconds} s each, servers in their own processes)`, '', stamp);
     const m = (v: number) => (v < 1 ? v.toFixed(2) : v.toFixed(1));
     out.push('| Target | Req/s | Latency mean | p50 | p99 | Requests | non-2xx | Errors |');
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -95,20 +105,24 @@ export function renderFigures(f: Figures): string {
     out.push(row('Floor with the SDK: GetCommand loops in one process against the same dynalite', t.sdk));
     out.push(`| Ratio API / raw floor | ${ratio(t.api.rps, t.dynalite.rps)} | ${ratio(t.api.mean, t.dynalite.mean)} | | | | | |`);
     out.push(`| Ratio API / SDK floor | ${ratio(t.api.rps, t.sdk.rps)} | ${ratio(t.api.mean, t.sdk.mean)} | | | | | |`, '');
+    out.push(close('throughput'));
   }
 
   if (f.synth) {
+    out.push(open('synth'));
     const s = f.synth;
-    out.push('### `cdk synth`', '');
+    out.push('### `cdk synth`', '', stamp);
     out.push('| Synth | Time | vs floor |', '|---|---:|---:|');
     out.push(`| All our stacks (\`npx cdk synth --quiet\`) | ${s.app.ok ? `${secs(s.app.ms)} s` : `failed: ${s.app.error}`} | ${s.app.ok && s.floor.ok ? ratio(s.app.ms, s.floor.ms) : '-'} |`);
     out.push(`| Floor: empty CDK app, same CLI and runner | ${s.floor.ok ? `${secs(s.floor.ms)} s` : `failed: ${s.floor.error}`} | 1.00x |`, '');
+    out.push(close('synth'));
   }
 
   if (f.tests) {
+    out.push(open('tests'));
     const t = f.tests;
     const row = (label: string, x: { ms: number; ok: boolean }) => `| ${label} | ${secs(x.ms)} s${x.ok ? '' : ' (failed)'} | ${ratio(x.ms, t.jestFloor.ms)} |`;
-    out.push('### `npm test`', '');
+    out.push('### `npm test`', '', stamp);
     out.push('| Part | Time | vs jest floor |', '|---|---:|---:|');
     out.push(row('`npm test` (typecheck + lint + jest)', t.total));
     out.push(row('typecheck (`tsc --noEmit`)', t.typecheck));
@@ -116,15 +130,39 @@ export function renderFigures(f: Figures): string {
     out.push(row('jest, all suites', t.jest));
     out.push(row('jest, `test/reliability` only', t.reliability));
     out.push(row('Floor: jest starting with no test to run', t.jestFloor), '');
+    out.push(close('tests'));
   }
   out.push(END);
   return out.join('\n');
 }
 
-/** Replaces the generated section of `doc` (or appends it). */
-export function spliceFigures(doc: string, section: string): string {
+const SECTION_ORDER = ['bundles', 'cold', 'warm', 'cpu', 'throughput', 'synth', 'tests'];
+const open = (name: string) => `<!-- bench:section ${name} -->`;
+const close = (name: string) => `<!-- /bench:section ${name} -->`;
+
+function sectionsOf(block: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const name of SECTION_ORDER) {
+    const a = block.indexOf(open(name));
+    const b = block.indexOf(close(name));
+    if (a >= 0 && b > a) found.set(name, block.slice(a, b + close(name).length));
+  }
+  return found;
+}
+
+/**
+ * Replaces the generated block of `doc` (or appends it). Sections measured in this run replace
+ * their old text; sections not measured this time keep the figures (and date) they had.
+ */
+export function spliceFigures(doc: string, block: string): string {
   const a = doc.indexOf(BEGIN);
   const b = doc.indexOf(END);
-  if (a >= 0 && b > a) return doc.slice(0, a) + section + doc.slice(b + END.length);
-  return `${doc.trimEnd()}\n\n${section}\n`;
+  if (a < 0 || b <= a) return `${doc.trimEnd()}\n\n${block}\n`;
+  const old = sectionsOf(doc.slice(a, b + END.length));
+  const fresh = sectionsOf(block);
+  const merged = SECTION_ORDER.flatMap((name) => {
+    const text = fresh.get(name) ?? old.get(name);
+    return text ? [text, ''] : [];
+  });
+  return doc.slice(0, a) + [BEGIN, '', ...merged, END].join('\n') + doc.slice(b + END.length);
 }
