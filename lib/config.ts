@@ -173,3 +173,32 @@ function parseJson(text: string): unknown {
 function formatPath(path: PropertyKey[]): string {
   return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
 }
+
+/** What is being deployed: the release version and the commit it was built from. */
+export interface ReleaseInfo {
+  /** Semantic version without a leading `v`, e.g. `1.2.3`. */
+  version: string;
+  /** Git commit SHA (7-40 hex characters) or `unknown` outside a pipeline build. */
+  commit: string;
+}
+
+/** Context keys carrying the release identity (`cdk synth -c releaseVersion=1.2.3 -c commitSha=abc1234`). */
+export const RELEASE_VERSION_CONTEXT_KEY = 'releaseVersion';
+export const COMMIT_SHA_CONTEXT_KEY = 'commitSha';
+
+const semver = /^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/;
+const commitSha = /^([0-9a-f]{7,40}|unknown)$/;
+
+/**
+ * Reads the release version and commit from context, defaulting to `package.json`'s version and
+ * `unknown`; a malformed value stops the synth with a `ConfigError` naming the key.
+ */
+export function loadRelease(node: { tryGetContext(key: string): unknown }, packageVersion: string): ReleaseInfo {
+  const version = String(node.tryGetContext(RELEASE_VERSION_CONTEXT_KEY) ?? packageVersion);
+  const commit = String(node.tryGetContext(COMMIT_SHA_CONTEXT_KEY) ?? 'unknown');
+  const problems: string[] = [];
+  if (!semver.test(version)) problems.push(`  - ${RELEASE_VERSION_CONTEXT_KEY}: must be a semantic version such as 1.2.3 (got "${version}")`);
+  if (!commitSha.test(commit)) problems.push(`  - ${COMMIT_SHA_CONTEXT_KEY}: must be a 7-40 character lower-case hex commit SHA or "unknown" (got "${commit}")`);
+  if (problems.length > 0) throw new ConfigError(`Invalid release context:\n${problems.join('\n')}`);
+  return { version, commit };
+}
