@@ -261,6 +261,27 @@ export async function runSmokeChecks(target: SmokeTarget): Promise<SmokeReport> 
     }
   };
 
+  /** Waits for a call we cannot abort (the login) no longer than one HTTP timeout, or until stopped. */
+  const bounded = <T>(work: Promise<T>, what: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const onStop = (): void => finish(() => reject(new CheckFailed(`${what}: stopped before it finished (the smoke test was stopped)`)));
+      const timer = setTimeout(() => finish(() => reject(new CheckFailed(`${what}: no answer within ${timeoutMs} ms`))), timeoutMs);
+      let done = false;
+      function finish(settle: () => void): void {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        target.signal?.removeEventListener('abort', onStop);
+        settle();
+      }
+      if (target.signal?.aborted) onStop();
+      else target.signal?.addEventListener('abort', onStop, { once: true });
+      work.then(
+        (value) => finish(() => resolve(value)),
+        (err: unknown) => finish(() => reject(err)),
+      );
+    });
+
   const expectStatus = (reply: HttpReply, status: number, what?: string): void => {
     if (reply.status !== status) throw new CheckFailed(`${what ? `${what}: ` : ''}expected ${status}, got ${describe(reply)}`);
   };
@@ -337,8 +358,9 @@ export async function runSmokeChecks(target: SmokeTarget): Promise<SmokeReport> 
       run: async () => {
         let idToken: string;
         try {
-          idToken = await target.login();
+          idToken = await bounded(target.login(), 'login');
         } catch (err) {
+          if (err instanceof CheckFailed) throw err;
           throw new CheckFailed(`login failed: ${errorText(err)}`);
         }
         if (typeof idToken !== 'string' || idToken.split('.').length !== 3) throw new CheckFailed('login returned no JWT');

@@ -175,6 +175,13 @@ describe('each check fails, naming itself, on a service broken in that one way',
     expect(report.failure?.detail).toMatch(/^login failed: NotAuthorizedException/);
   });
 
+  test('auth-login: a login that never answers fails within the per-call timeout', async () => {
+    const report = await runSmokeChecks(target({ login: () => new Promise<string>(() => undefined), timeoutMs: 300 }));
+
+    expectFirstFailure(report, 'auth-login');
+    expect(report.failure?.detail).toBe('login: no answer within 300 ms');
+  });
+
   const handlerCases: Array<[CheckName, HandlerFault, RegExp]> = [
     ['crud-create', 'create-fails', /^expected 201, got POST \/notes -> 500 \{"error":\{"code":"INTERNAL_ERROR"/],
     ['crud-list', 'list-missing-note', /^GET \/notes\?limit=100 -> 200 \{"items":\[\],"nextCursor":null\}: the list does not contain [0-9A-Z]{26}$/],

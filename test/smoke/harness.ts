@@ -53,9 +53,9 @@ export interface SmokeService {
   /** Releases /health requests held by the `hanging-health` fault. */
   releaseHanging(): void;
   /** The smoke user's notes, read through the local API with no fault switched on. */
-  smokeUserNotes(): Promise<Array<{ noteId: string; title: string }>>;
+  smokeUserNotes(token?: string): Promise<Array<{ noteId: string; title: string }>>;
   /** Deletes every note of the smoke user (switches the fault off first). */
-  purgeSmokeUserNotes(): Promise<void>;
+  purgeSmokeUserNotes(token?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -202,16 +202,16 @@ export async function startSmokeService(label: string): Promise<SmokeService> {
       release();
       held = new Promise<void>((r) => (release = r));
     },
-    async smokeUserNotes() {
-      const token = await service.login();
+    async smokeUserNotes(token?: string) {
+      token ??= await service.login();
       const res = await fetch(new URL('notes?limit=100', stack.apiUrl), { headers: { Authorization: token } });
       if (fault !== 'none' || res.status !== 200) throw new Error(`smokeUserNotes: fault ${fault}, status ${res.status}`);
       return ((await res.json()) as { items: Array<{ noteId: string; title: string }> }).items;
     },
-    async purgeSmokeUserNotes() {
+    async purgeSmokeUserNotes(token?: string) {
       fault = 'none';
-      const token = await service.login();
-      for (const n of await service.smokeUserNotes()) {
+      token ??= await service.login();
+      for (const n of await service.smokeUserNotes(token)) {
         await fetch(new URL(`notes/${n.noteId}`, stack.apiUrl), { method: 'DELETE', headers: { Authorization: token } });
       }
     },
