@@ -40,6 +40,8 @@ const POOL_ID = 'eu-west-1_SmokePool';
 const CLIENT_ID = 'smoke-client-id';
 
 beforeAll(async () => {
+  // The Lambda's JSON log lines are asserted where they matter (no secrets), silent elsewhere.
+  logger.setLogLevel('SILENT');
   service = await startSmokeService('handler');
   // A real token from cognito-local, taken before Cognito's SDK client is mocked.
   idToken = await service.login();
@@ -308,7 +310,7 @@ describe('with a CodePipeline job', () => {
     try {
       await handler(jobEvent(JSON.stringify({ expectedVersion: RELEASE_VERSION })), lambdaContext());
     } finally {
-      logger.setLogLevel('WARN');
+      logger.setLogLevel('SILENT');
       spies.forEach((s) => s.mockRestore());
     }
 
