@@ -1,0 +1,42 @@
+import { App, Tags, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { version as packageVersion } from '../package.json';
+import { AppConfig, loadConfig, loadRelease, notesStackName, ReleaseInfo } from './config';
+import { NotesStack } from './notes-stack';
+
+export interface BuildAppOptions {
+  /** Run the cdk-nag AwsSolutions checks at synth (default true; tests of single facts turn it off). */
+  readonly nagChecks?: boolean;
+}
+
+export interface BuiltApp {
+  readonly config: AppConfig;
+  readonly release: ReleaseInfo;
+  readonly notesStacks: NotesStack[];
+}
+
+/**
+ * Builds the whole CDK app from `cdk.json` context: one `NotesStack-<env>` per configured
+ * environment, tags, and the cdk-nag checks. `bin/app.ts` calls this; tests call it on their own
+ * `App` with their own context.
+ */
+export function buildApp(app: App, options: BuildAppOptions = {}): BuiltApp {
+  const config = loadConfig(app.node);
+  const release = loadRelease(app.node, packageVersion);
+
+  const notesStacks = config.environments.map((environment) => {
+    const stack = new NotesStack(app, notesStackName(environment), {
+      config,
+      environment,
+      release,
+      env: { account: environment.account, region: environment.region },
+    });
+    Tags.of(stack).add('notes:environment', environment.name);
+    return stack;
+  });
+
+  Tags.of(app).add('notes:service', config.service);
+  Tags.of(app).add('notes:managed-by', 'cdk');
+  if (options.nagChecks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { config, release, notesStacks };
+}

@@ -1,0 +1,71 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { NotesAuth } from './notes-auth';
+import { ServiceFunction } from './service-function';
+import { SmokeUser } from './smoke-user';
+
+export interface SmokeTestFunctionProps {
+  /** Physical-name prefix; the function is `<prefix>-smoke-test` (the pipeline invokes it by name). */
+  readonly namePrefix: string;
+  readonly apiUrl: string;
+  readonly auth: NotesAuth;
+  readonly smokeUser: SmokeUser;
+  readonly expectedVersion: string;
+  readonly healthSlaMs: number;
+  readonly logRetention: logs.RetentionDays;
+  readonly logRemovalPolicy: RemovalPolicy;
+}
+
+/** The smoke-test function's physical name for an environment prefix. */
+export function smokeTestFunctionName(namePrefix: string): string {
+  return `${namePrefix}-smoke-test`;
+}
+
+/**
+ * The pipeline's smoke test (`lambda/smoke-test`), deployed with the service it checks. It may
+ * read its one secret, sign the smoke user in on its one pool, and report the pipeline job's
+ * result; everything else it does is plain HTTPS against the API with the user's token.
+ */
+export class SmokeTestFunction extends Construct {
+  readonly function: lambda.IFunction;
+
+  constructor(scope: Construct, id: string, props: SmokeTestFunctionProps) {
+    super(scope, id);
+    const fn = new ServiceFunction(this, 'Smoke', {
+      entry: 'lambda/smoke-test/index.ts',
+      functionName: smokeTestFunctionName(props.namePrefix),
+      description: `Smoke test of the ${props.namePrefix} notes API (invoked by the release pipeline)`,
+      memorySize: 256,
+      // Eleven checks with a 5 s timeout each, plus sign-in and clean-up, well inside this.
+      timeout: Duration.minutes(2),
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
+      environment: {
+        API_URL: props.apiUrl,
+        USER_POOL_ID: props.auth.userPool.userPoolId,
+        SMOKE_CLIENT_ID: props.auth.smokeClient.userPoolClientId,
+        SMOKE_SECRET_ARN: props.smokeUser.secret.secretArn,
+        EXPECTED_VERSION: props.expectedVersion,
+        HEALTH_SLA_MS: String(props.healthSlaMs),
+      },
+    });
+    props.smokeUser.grantRead(fn.function);
+    props.auth.grantAdminInitiateAuth(fn.function);
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReportPipelineJobResult',
+        actions: ['codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult'],
+        resources: ['*'],
+      }),
+    );
+    Validations.of(fn.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'codepipeline:PutJobSuccessResult and PutJobFailureResult support no resource-level permissions (the service authorization reference lists no resource type), so the resource must be "*"; the statement allows only those two actions.',
+    });
+    this.function = fn.function;
+  }
+}
