@@ -1,0 +1,123 @@
+import {
+  ChangeSetNotFoundException,
+  CloudFormationClient,
+  DeleteChangeSetCommand,
+  DescribeChangeSetCommand,
+} from '@aws-sdk/client-cloudformation';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { decide, parseOverride, ResourceChangeSummary, runGuard } from '../../lib/pipeline/scripts/stateful-guard';
+
+const STACK = 'NotesStack-prod';
+const table = (over: Partial<ResourceChangeSummary>): ResourceChangeSummary => ({
+  action: 'Modify',
+  logicalResourceId: 'NotesTable1234',
+  physicalResourceId: 'NotesStack-prod-NotesTable1234-ABC',
+  resourceType: 'AWS::DynamoDB::Table',
+  replacement: 'False',
+  ...over,
+});
+
+describe('stateful-change guard decision', () => {
+  test('passes a release that only modifies a table in place and replaces a function', () => {
+    const changes = [table({}), { action: 'Modify', logicalResourceId: 'Fn', resourceType: 'AWS::Lambda::Function', replacement: 'True' }];
+
+    const d = decide(changes, false, STACK);
+
+    expect(d.allowed).toBe(true);
+    expect(d.findings).toEqual([]);
+    expect(d.message).toContain('passed');
+  });
+
+  test('blocks a table replacement and names the table and the override variable', () => {
+    const d = decide([table({ replacement: 'True' })], false, STACK);
+
+    expect(d.allowed).toBe(false);
+    expect(d.message).toContain('stateful-change guard: blocked');
+    expect(d.message).toContain('AWS::DynamoDB::Table NotesTable1234 (NotesStack-prod-NotesTable1234-ABC) would be replaced');
+    expect(d.message).toContain('ALLOW_STATEFUL_CHANGE=true');
+  });
+
+  test('blocks a conditional replacement of a user pool', () => {
+    const d = decide([{ action: 'Modify', logicalResourceId: 'UserPool', resourceType: 'AWS::Cognito::UserPool', replacement: 'Conditional' }], false, STACK);
+
+    expect(d.allowed).toBe(false);
+    expect(d.findings).toEqual([expect.objectContaining({ effect: 'MAY REPLACE', logicalResourceId: 'UserPool' })]);
+  });
+
+  test('blocks removing a global table even when its deletion policy retains it', () => {
+    const d = decide([{ action: 'Remove', logicalResourceId: 'Global', resourceType: 'AWS::DynamoDB::GlobalTable', policyAction: 'Retain' }], false, STACK);
+
+    expect(d.allowed).toBe(false);
+    expect(d.message).toContain('would be removed from the stack, deletion policy action Retain');
+  });
+
+  test('lets the same change through with the override and still lists it', () => {
+    const d = decide([table({ action: 'Remove' })], true, STACK);
+
+    expect(d.allowed).toBe(true);
+    expect(d.message).toContain('OVERRIDDEN by ALLOW_STATEFUL_CHANGE=true');
+    expect(d.message).toContain('NotesTable1234');
+  });
+
+  test('only the exact word true overrides', () => {
+    expect(parseOverride('true')).toBe(true);
+    expect(parseOverride(' TRUE ')).toBe(true);
+    expect(parseOverride('false')).toBe(false);
+    expect(parseOverride('yes')).toBe(false);
+    expect(parseOverride('')).toBe(false);
+    expect(parseOverride(undefined)).toBe(false);
+  });
+});
+
+describe('stateful-change guard against CloudFormation', () => {
+  const cfn = mockClient(CloudFormationClient);
+  beforeEach(() => cfn.reset());
+
+  test('reads every page of the change set, blocks, and deletes the change set', async () => {
+    cfn
+      .on(DescribeChangeSetCommand, { NextToken: undefined })
+      .resolves({ Status: 'CREATE_COMPLETE', Changes: [{ ResourceChange: { Action: 'Add', LogicalResourceId: 'Q', ResourceType: 'AWS::SQS::Queue' } }], NextToken: 'p2' })
+      .on(DescribeChangeSetCommand, { NextToken: 'p2' })
+      .resolves({
+        Status: 'CREATE_COMPLETE',
+        Changes: [{ ResourceChange: { Action: 'Modify', LogicalResourceId: 'NotesTable', ResourceType: 'AWS::DynamoDB::Table', Replacement: 'True' } }],
+      });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+
+    const d = await runGuard(cfn as unknown as CloudFormationClient, { stackName: STACK, changeSetName: 'cs-1', allowStatefulChange: false });
+
+    expect(d.allowed).toBe(false);
+    expect(d.findings.map((f) => f.logicalResourceId)).toEqual(['NotesTable']);
+    expect(cfn).toHaveReceivedCommandTimes(DescribeChangeSetCommand, 2);
+    expect(cfn).toHaveReceivedNthCommandWith(1, DescribeChangeSetCommand, { StackName: STACK, ChangeSetName: 'cs-1', NextToken: undefined });
+    expect(cfn).toHaveReceivedCommandWith(DeleteChangeSetCommand, { StackName: STACK, ChangeSetName: 'cs-1' });
+  });
+
+  test('passes when the CLI left no change set because nothing changes', async () => {
+    cfn.on(DescribeChangeSetCommand).rejects(new ChangeSetNotFoundException({ message: 'ChangeSet [cs-1] does not exist', $metadata: {} }));
+
+    const d = await runGuard(cfn as unknown as CloudFormationClient, { stackName: STACK, changeSetName: 'cs-1', allowStatefulChange: false });
+
+    expect(d.allowed).toBe(true);
+    expect(d.message).toContain('no change set cs-1');
+    expect(cfn).toHaveReceivedCommandTimes(DeleteChangeSetCommand, 0);
+  });
+
+  test('passes an empty change set that failed only because there was nothing to change', async () => {
+    cfn.on(DescribeChangeSetCommand).resolves({ Status: 'FAILED', StatusReason: "The submitted information didn't contain changes." });
+    cfn.on(DeleteChangeSetCommand).resolves({});
+
+    const d = await runGuard(cfn as unknown as CloudFormationClient, { stackName: STACK, changeSetName: 'cs-1', allowStatefulChange: false });
+
+    expect(d.allowed).toBe(true);
+  });
+
+  test('a change set that failed for another reason is an error naming it', async () => {
+    cfn.on(DescribeChangeSetCommand).resolves({ Status: 'FAILED', StatusReason: 'Template format error' });
+
+    await expect(runGuard(cfn as unknown as CloudFormationClient, { stackName: STACK, changeSetName: 'cs-1', allowStatefulChange: false })).rejects.toThrow(
+      'change set cs-1 failed: Template format error',
+    );
+  });
+});
