@@ -1,0 +1,118 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { DescribeContinuousBackupsCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-jest';
+import { handler } from '../../lambda/backup-check/index';
+
+const cfn = mockClient(CloudFormationClient);
+const ddb = mockClient(DynamoDBClient);
+const pipeline = mockClient(CodePipelineClient);
+
+const TABLE = 'NotesStack-prod-NotesTable1234-XYZ';
+const params = { stackName: 'NotesStack-prod', region: 'eu-west-1', maxAgeMinutes: 15 };
+const jobEvent = (userParameters: string = JSON.stringify(params)) => ({
+  'CodePipeline.job': { id: 'job-1', data: { actionConfiguration: { configuration: { UserParameters: userParameters } } } },
+});
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+
+function stackWithTable() {
+  cfn.on(DescribeStacksCommand, { StackName: 'NotesStack-prod' }).resolves({
+    Stacks: [{ StackName: 'NotesStack-prod', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'TableName', OutputValue: TABLE }] }],
+  });
+}
+
+function failureMessage(): string {
+  const calls = pipeline.commandCalls(PutJobFailureResultCommand);
+  expect(calls).toHaveLength(1);
+  expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 0);
+  return calls[0].args[0].input.failureDetails!.message!;
+}
+
+beforeEach(() => {
+  cfn.reset();
+  ddb.reset();
+  pipeline.reset();
+  pipeline.on(PutJobSuccessResultCommand).resolves({});
+  pipeline.on(PutJobFailureResultCommand).resolves({});
+});
+
+describe('backups validated check', () => {
+  test('passes when PITR is enabled and the table is restorable to two minutes ago', async () => {
+    stackWithTable();
+    const latest = minutesAgo(2);
+    ddb.on(DescribeContinuousBackupsCommand, { TableName: TABLE }).resolves({
+      ContinuousBackupsDescription: {
+        ContinuousBackupsStatus: 'ENABLED',
+        PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: latest },
+      },
+    });
+
+    await handler(jobEvent());
+
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 1);
+    expect(pipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, {
+      jobId: 'job-1',
+      outputVariables: { BACKUP_CHECK: 'PASSED', TABLE_NAME: TABLE, LATEST_RESTORABLE: latest.toISOString() },
+    });
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobFailureResultCommand, 0);
+  });
+
+  test('fails naming the table when point-in-time recovery is disabled', async () => {
+    stackWithTable();
+    ddb.on(DescribeContinuousBackupsCommand).resolves({
+      ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'DISABLED' } },
+    });
+
+    await handler(jobEvent());
+
+    expect(failureMessage()).toBe(`backups validated: point-in-time recovery on table ${TABLE} is DISABLED, not ENABLED; enable it before releasing to prod`);
+  });
+
+  test('fails when the latest restorable time is older than the limit', async () => {
+    stackWithTable();
+    ddb.on(DescribeContinuousBackupsCommand).resolves({
+      ContinuousBackupsDescription: {
+        ContinuousBackupsStatus: 'ENABLED',
+        PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: minutesAgo(42) },
+      },
+    });
+
+    await handler(jobEvent());
+
+    expect(failureMessage()).toMatch(/^backups validated: the latest restorable time of table .* 42 minutes ago \(limit 15\)/);
+  });
+
+  test('fails when the prod stack has no table output', async () => {
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'NotesStack-prod', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [] }] });
+
+    await handler(jobEvent());
+
+    expect(failureMessage()).toBe('backups validated: stack NotesStack-prod has no TableName output, so the table cannot be checked');
+    expect(ddb).toHaveReceivedCommandTimes(DescribeContinuousBackupsCommand, 0);
+  });
+
+  test('passes the first deployment, when prod does not exist yet', async () => {
+    const missing = Object.assign(new Error('Stack with id NotesStack-prod does not exist'), { name: 'ValidationError' });
+    cfn.on(DescribeStacksCommand).rejects(missing);
+
+    await handler(jobEvent());
+
+    expect(pipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: 'job-1', outputVariables: expect.objectContaining({ BACKUP_CHECK: 'FIRST_DEPLOYMENT' }) });
+  });
+
+  test('fails with a message naming the step when UserParameters are broken', async () => {
+    await handler(jobEvent('{"stackName":'));
+
+    expect(failureMessage()).toMatch(/^backups validated: UserParameters are not JSON/);
+  });
+
+  test('an API error is reported as a failure, not thrown', async () => {
+    stackWithTable();
+    ddb.on(DescribeContinuousBackupsCommand).rejects(Object.assign(new Error('User is not authorized to perform dynamodb:DescribeContinuousBackups'), { name: 'AccessDeniedException' }));
+
+    await expect(handler(jobEvent())).resolves.toBeUndefined();
+
+    expect(failureMessage()).toBe(`backups validated: could not read the continuous backups of table ${TABLE}: User is not authorized to perform dynamodb:DescribeContinuousBackups`);
+  });
+});
