@@ -154,7 +154,7 @@ export class NotesApi extends Construct {
       const m = health.addMethod(method, integration, open);
       Validations.of(m).acknowledge({
         id: 'AwsSolutions-APIG4',
-        reason: '/health is deliberately public: load balancers, uptime checks and the smoke test call it without a token. It returns only status, version and commit.',
+        reason: '/health is deliberately public: uptime checks and the smoke test call it without a token. It returns only status, version and commit.',
       });
       Validations.of(m).acknowledge({
         id: 'AwsSolutions-COG4',

@@ -16,7 +16,7 @@ import {
   resources,
   roleOfFunction,
   roleStatements,
-  Statement,
+  statementsOf,
 } from './template-helpers';
 
 let testApp: TestApp;
@@ -251,7 +251,7 @@ describe('Lambda functions', () => {
     for (const template of [dev, prod]) {
       const [tableId] = onlyResource(template, 'AWS::DynamoDB::Table');
       const onTable = Object.values(resources(template, 'AWS::IAM::Policy'))
-        .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+        .flatMap(statementsOf)
         .filter((s) => JSON.stringify(s.Resource).includes(`"${tableId}"`));
       expect(onTable.length).toBeGreaterThan(0);
       for (const s of onTable) {

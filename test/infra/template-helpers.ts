@@ -25,11 +25,16 @@ export function actionsOf(statement: Statement): string[] {
   return (Array.isArray(statement.Action) ? statement.Action : [statement.Action]).slice().sort();
 }
 
+/** The statements of one AWS::IAM::Policy resource. */
+export function statementsOf(policy: Resource): Statement[] {
+  return (policy.Properties.PolicyDocument as unknown as { Statement: Statement[] }).Statement;
+}
+
 /** The statements of every AWS::IAM::Policy attached to the role with this logical id. */
 export function roleStatements(template: Template, roleLogicalId: string): Statement[] {
   return Object.values(resources(template, 'AWS::IAM::Policy'))
     .filter((p) => JSON.stringify(p.Properties.Roles).includes(`"${roleLogicalId}"`))
-    .flatMap((p) => (p.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    .flatMap(statementsOf);
 }
 
 /** Logical id of the role a Lambda function runs as. */
