@@ -1,0 +1,46 @@
+/** Release notes as Markdown: what was released, from where, by whose approval, and how it checked out. */
+import { CommitSummary } from './github';
+
+export interface ReleaseNotesInput {
+  version: string;
+  releasedAt: string;
+  commit: string;
+  repoUrl: string;
+  pullRequestUrl?: string;
+  previousVersion?: string;
+  /** Commits since the previous release's tag, when GitHub could list them. */
+  commits?: CommitSummary[];
+  /** The build's one-line summary, used when the commit list is unavailable. */
+  changeSummary: string;
+  pipelineName: string;
+  pipelineExecutionId: string;
+  approvals: { approver: string; comment?: string; stage: string; action: string }[];
+  smokeResults: { stage: string; summary: string }[];
+  archive: { bucket: string; key: string; sha256: string; versionId?: string };
+}
+
+export function renderReleaseNotes(n: ReleaseNotesInput): string {
+  const lines: string[] = [];
+  lines.push(`# Release v${n.version}`, '');
+  lines.push(`- Released: ${n.releasedAt}`);
+  lines.push(`- Commit: [${n.commit.slice(0, 12)}](${n.repoUrl}/commit/${n.commit})`);
+  lines.push(`- Pull request: ${n.pullRequestUrl ?? 'none recorded'}`);
+  lines.push(`- Pipeline: ${n.pipelineName}, execution ${n.pipelineExecutionId}`);
+  lines.push(`- Cloud assembly: s3://${n.archive.bucket}/${n.archive.key} (sha256 ${n.archive.sha256}${n.archive.versionId ? `, version ${n.archive.versionId}` : ''})`);
+  lines.push('');
+  lines.push(n.previousVersion ? `## Changes since v${n.previousVersion}` : '## Changes');
+  lines.push('');
+  if (n.commits && n.commits.length > 0) {
+    for (const c of n.commits) lines.push(`- ${c.subject} (${c.sha.slice(0, 7)})`);
+  } else {
+    lines.push(n.changeSummary || 'No change summary available.');
+  }
+  lines.push('', '## Approvals', '');
+  if (n.approvals.length === 0) lines.push('- none recorded');
+  for (const a of n.approvals) lines.push(`- ${a.stage}/${a.action}: ${a.approver}${a.comment ? ` ("${a.comment}")` : ''}`);
+  lines.push('', '## Smoke tests', '');
+  if (n.smokeResults.length === 0) lines.push('- none recorded');
+  for (const s of n.smokeResults) lines.push(`- ${s.stage}: ${s.summary}`);
+  lines.push('');
+  return lines.join('\n');
+}
