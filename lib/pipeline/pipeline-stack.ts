@@ -1,0 +1,167 @@
+/**
+ * `NotesPipeline`: the release machinery. The release and hotfix pipelines, the release archive
+ * bucket, the release ledger table, the pipelines' artifact bucket, and (wired by the lead) the
+ * rollback pipeline. Deployed once by hand (`npx cdk deploy NotesPipeline`); afterwards it keeps
+ * itself up to date through the release pipeline's SelfUpdate step.
+ */
+import { Duration, RemovalPolicy, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { AppConfig } from '../config';
+import { LEDGER_KEYS } from '../release/ledger';
+import { DeployTarget, deployRoleArn, filePublishingRoleArn } from './bootstrap';
+import { ReleasePipeline } from './release-pipeline';
+import { BUILD_IMAGE, BUILD_NODE_VERSION } from './steps';
+
+export const PIPELINE_STACK_NAME = 'NotesPipeline';
+export const RELEASE_PIPELINE_NAME = 'notes-release';
+export const HOTFIX_PIPELINE_NAME = 'notes-hotfix';
+
+export interface NotesPipelineStackProps extends StackProps {
+  readonly config: AppConfig;
+}
+
+/** What a deploy step needs, so the rollback pipeline deploys exactly the way releases do. */
+export interface DeployProjectSettings {
+  readonly buildImage: codebuild.IBuildImage;
+  readonly nodeVersion: string;
+  readonly encryptionKey: kms.IKey;
+  /** Bootstrap roles of the production target; a deploy role may assume these and nothing else. */
+  readonly prodTarget: DeployTarget;
+  readonly prodDeployRoleArn: string;
+  readonly prodFilePublishingRoleArn: string;
+}
+
+export class NotesPipelineStack extends Stack {
+  readonly config: AppConfig;
+  /** Release archive: `releases/v<version>/cloud-assembly.zip` and `release-notes.md`. */
+  readonly archiveBucket: s3.Bucket;
+  /** The release ledger (contract 6). */
+  readonly ledgerTable: dynamodb.Table;
+  /** Pipelines' artifact bucket (shared by every pipeline of this stack). */
+  readonly artifactBucket: s3.Bucket;
+  readonly accessLogsBucket: s3.Bucket;
+  /** Key for the pipelines' SNS topics and CodeBuild artifacts. */
+  readonly pipelineKey: kms.Key;
+  readonly releasePipeline: ReleasePipeline;
+  readonly hotfixPipeline: ReleasePipeline;
+  readonly deployProjectSettings: DeployProjectSettings;
+
+  constructor(scope: Construct, id: string, props: NotesPipelineStackProps) {
+    super(scope, id, { stackName: PIPELINE_STACK_NAME, description: 'Notes release, hotfix and rollback pipelines, release archive and ledger', ...props });
+    const { config } = props;
+    this.config = config;
+
+    this.pipelineKey = new kms.Key(this, 'PipelineKey', {
+      description: 'Notes pipelines: approval topics and build artifacts',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This is the server access log bucket of the archive and artifact buckets; logging its own access would write logs about logs without end, so it has none (it is private, SSL-only and versioned).',
+    });
+
+    this.archiveBucket = new s3.Bucket(this, 'ArchiveBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'archive/',
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.artifactBucket = new s3.Bucket(this, 'ArtifactBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'artifacts/',
+      // Pipeline artifacts are working copies; releases are kept in the archive bucket.
+      lifecycleRules: [{ expiration: Duration.days(90), noncurrentVersionExpiration: Duration.days(7) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.ledgerTable = new dynamodb.Table(this, 'ReleaseLedger', {
+      partitionKey: { name: LEDGER_KEYS.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: LEDGER_KEYS.sortKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const shared = {
+      config,
+      ledgerTable: this.ledgerTable,
+      archiveBucket: this.archiveBucket,
+      artifactBucket: this.artifactBucket,
+      encryptionKey: this.pipelineKey,
+    };
+    const { source } = config.pipeline;
+
+    this.releasePipeline = new ReleasePipeline(this, 'Release', {
+      ...shared,
+      pipelineName: RELEASE_PIPELINE_NAME,
+      sourceBranch: source.branch,
+      triggerBranches: [source.branch],
+      buildKind: 'release',
+      approvals: [{ actionName: 'ApproveRelease', emails: config.pipeline.approverEmails, role: 'release approver' }],
+      selfUpdateStackName: PIPELINE_STACK_NAME,
+    });
+
+    this.hotfixPipeline = new ReleasePipeline(this, 'Hotfix', {
+      ...shared,
+      pipelineName: HOTFIX_PIPELINE_NAME,
+      // A manual start builds main; hotfixes arrive by pushes to the hotfix branches.
+      sourceBranch: source.branch,
+      triggerBranches: [config.pipeline.hotfixBranchPattern],
+      buildKind: 'hotfix',
+      approvals: [
+        { actionName: 'SeniorReview', emails: config.pipeline.approverEmails, role: 'senior reviewer' },
+        { actionName: 'OpsOwner', emails: config.pipeline.opsOwnerEmails, role: 'ops owner' },
+      ],
+    });
+
+    const prodTarget: DeployTarget = (() => {
+      const prod = config.environments.find((e) => e.kind === 'production')!;
+      return { account: prod.account, region: prod.region };
+    })();
+    this.deployProjectSettings = {
+      buildImage: BUILD_IMAGE,
+      nodeVersion: BUILD_NODE_VERSION,
+      encryptionKey: this.pipelineKey,
+      prodTarget,
+      prodDeployRoleArn: deployRoleArn(prodTarget),
+      prodFilePublishingRoleArn: filePublishingRoleArn(prodTarget),
+    };
+
+    // ---------------------------------------------------------------------------------------
+    // ROLLBACK PIPELINE (wired by the lead): `new RollbackPipeline(this, 'Rollback', { config,
+    // ledgerTable: this.ledgerTable, archiveBucket: this.archiveBucket, artifactBucket:
+    // this.artifactBucket, releasePipeline: this.releasePipeline (pipelineName / pipelineArn /
+    // prodStageName), deploy: this.deployProjectSettings })`. Keep restartExecutionOnUpdate off
+    // there: the release pipeline's SelfUpdate deploys this stack, and a rollback must never start
+    // by itself.
+    // ---------------------------------------------------------------------------------------
+  }
+}

@@ -1,0 +1,326 @@
+/**
+ * The release pipeline, built from the environments list: Source -> Build -> one stage per
+ * pre-production environment (deploy + smoke test) -> ApproveProd -> Prod (backups check,
+ * stateful-change guard, deploy, smoke test; rolls back on failure or on the service-health alarm)
+ * -> Release (tag, notes, archive, ledger). The hotfix pipeline is a second instance with its own
+ * trigger branches, a lighter build and two approvals.
+ *
+ * A plain CodePipeline V2 `Pipeline`, not CDK Pipelines (see the decision log): its structure only
+ * changes when this file changes, and it can use stage conditions.
+ */
+import { Arn, ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
+import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { AppConfig, EnvironmentConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
+import { BackupCheckStep } from './backup-check';
+import { DeployTarget } from './bootstrap';
+import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
+import { ReleaseRecorderStep } from './release-recorder';
+import { BuildKind, buildProject, deployProject, selfUpdateProject, statefulGuardProject } from './steps';
+
+/** The pipeline variable that lets one execution replace or remove a table or user pool. */
+export const ALLOW_STATEFUL_CHANGE = 'ALLOW_STATEFUL_CHANGE';
+/** Stage names that are not environments. */
+export const STAGE = { source: 'Source', build: 'Build', approve: 'ApproveProd', release: 'Release' } as const;
+
+/** An environment's stage name: `dev` -> `Dev`. */
+export function environmentStageName(env: Pick<EnvironmentConfig, 'name'>): string {
+  return env.name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
+
+/** Who must approve before prod; each entry becomes one manual approval action. */
+export interface Approval {
+  readonly actionName: string;
+  readonly emails: string[];
+  /** Who this approval is for, shown in the approval text (e.g. "senior reviewer"). */
+  readonly role: string;
+}
+
+export interface ReleasePipelineProps {
+  readonly config: AppConfig;
+  /** Physical pipeline name, e.g. `notes-release`. */
+  readonly pipelineName: string;
+  /** Git branch (or glob) patterns whose pushes start the pipeline. */
+  readonly triggerBranches: string[];
+  /** The branch a manual start builds (the source action's branch). */
+  readonly sourceBranch: string;
+  readonly buildKind: BuildKind;
+  readonly approvals: Approval[];
+  /** Name of the stack holding the pipelines; set to add the self-update step (release pipeline only). */
+  readonly selfUpdateStackName?: string;
+  readonly ledgerTable: dynamodb.ITable;
+  readonly archiveBucket: s3.IBucket;
+  readonly artifactBucket: s3.IBucket;
+  readonly encryptionKey: kms.IKey;
+  /** Minutes the prod stage watches the service-health alarm after the smoke test (default 10). */
+  readonly alarmWatchMinutes?: number;
+}
+
+export class ReleasePipeline extends Construct {
+  readonly pipeline: codepipeline.Pipeline;
+  readonly pipelineName: string;
+  readonly pipelineArn: string;
+  /** The name of the production stage (the CLI pauses promotions by disabling its inbound transition). */
+  readonly prodStageName: string;
+  /** The notification topics of the approvals, by action name. */
+  readonly approvalTopics: Record<string, sns.Topic> = {};
+  /** Deploy projects by environment name (their roles may assume only the bootstrap roles). */
+  readonly deployProjects: Record<string, codebuild.PipelineProject> = {};
+  readonly buildProject: codebuild.PipelineProject;
+  readonly selfUpdateProject?: codebuild.PipelineProject;
+  readonly statefulGuardProject: codebuild.PipelineProject;
+  readonly backupCheck: BackupCheckStep;
+  readonly recorder: ReleaseRecorderStep;
+
+  constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
+    super(scope, id);
+    const { config } = props;
+    const stack = Stack.of(this);
+    const common = { encryptionKey: props.encryptionKey, logRetention: logs.RetentionDays.ONE_YEAR };
+    const { owner, repo, connectionArn } = config.pipeline.source;
+    const prod = productionEnvironment(config);
+    const preProduction = config.environments.filter((e) => e.kind === 'pre-production');
+    const targetOf = (env: EnvironmentConfig): DeployTarget => ({ account: env.account, region: env.region });
+
+    const allowStatefulChange = new codepipeline.Variable({
+      variableName: ALLOW_STATEFUL_CHANGE,
+      defaultValue: 'false',
+      description: 'Set to true when starting an execution that must replace or remove a table or user pool in prod.',
+    });
+
+    // --- Source ---------------------------------------------------------------------------
+    const source = new codepipeline.Artifact('Source');
+    const sourceAction = new actions.CodeStarConnectionsSourceAction({
+      actionName: 'Source',
+      connectionArn,
+      owner,
+      repo,
+      branch: props.sourceBranch,
+      output: source,
+      // A clone reference: the build sees the git history (tags, commit messages).
+      codeBuildCloneOutput: true,
+      triggerOnPush: false,
+      variablesNamespace: 'Source',
+    });
+
+    // --- Build ----------------------------------------------------------------------------
+    const assembly = new codepipeline.Artifact('Assembly');
+    this.buildProject = buildProject(this, 'BuildStep', { ...common, kind: props.buildKind, ledgerTable: props.ledgerTable, owner, repo });
+    const buildAction = new actions.CodeBuildAction({
+      actionName: 'Build',
+      project: this.buildProject,
+      input: source,
+      outputs: [assembly],
+      variablesNamespace: 'Build',
+      runOrder: 1,
+    });
+    const version = buildAction.variable('VERSION');
+    const commit = buildAction.variable('COMMIT');
+    const buildActions: codepipeline.IAction[] = [buildAction];
+    if (props.selfUpdateStackName) {
+      this.selfUpdateProject = selfUpdateProject(this, 'SelfUpdateStep', {
+        ...common,
+        pipelineStackName: props.selfUpdateStackName,
+        target: { account: config.pipeline.account, region: config.pipeline.region },
+      });
+      buildActions.push(
+        new actions.CodeBuildAction({ actionName: 'SelfUpdate', project: this.selfUpdateProject, input: source, extraInputs: [assembly], runOrder: 2 }),
+      );
+    }
+    allowCodeConnections(connectionArn, [this.buildProject, ...(this.selfUpdateProject ? [this.selfUpdateProject] : [])]);
+
+    // --- Deploy + smoke per environment -------------------------------------------------------
+    const deployAndSmoke = (env: EnvironmentConfig, firstRunOrder: number): { deploy: actions.CodeBuildAction; smoke: actions.LambdaInvokeAction; actions: codepipeline.IAction[] } => {
+      const stageName = environmentStageName(env);
+      const project = deployProject(this, `Deploy${stageName}Step`, { ...common, stackName: notesStackName(env), target: targetOf(env) });
+      allowCodeConnections(connectionArn, [project]);
+      this.deployProjects[env.name] = project;
+      const deploy = new actions.CodeBuildAction({
+        actionName: 'Deploy',
+        project,
+        input: source,
+        extraInputs: [assembly],
+        variablesNamespace: `Deploy${stageName}`,
+        runOrder: firstRunOrder,
+      });
+      const smoke = new actions.LambdaInvokeAction({
+        actionName: 'SmokeTest',
+        lambda: smokeTestFunction(this, env, config),
+        userParameters: { expectedVersion: version },
+        variablesNamespace: `Smoke${stageName}`,
+        runOrder: firstRunOrder + 1,
+      });
+      return { deploy, smoke, actions: [deploy, smoke] };
+    };
+
+    const stages: codepipeline.StageProps[] = [
+      { stageName: STAGE.source, actions: [sourceAction] },
+      { stageName: STAGE.build, actions: buildActions },
+    ];
+    const preProdSmokes: { env: EnvironmentConfig; smoke: actions.LambdaInvokeAction; deploy: actions.CodeBuildAction }[] = [];
+    for (const env of preProduction) {
+      const steps = deployAndSmoke(env, 1);
+      preProdSmokes.push({ env, smoke: steps.smoke, deploy: steps.deploy });
+      stages.push({ stageName: environmentStageName(env), actions: steps.actions });
+    }
+
+    // --- ApproveProd ------------------------------------------------------------------------
+    const smokeText = preProdSmokes.map((s) => `${s.env.name} smoke: ${s.smoke.variable('SMOKE_SUMMARY')} (API ${s.deploy.variable('ApiUrl')})`).join('; ');
+    const approvalActions = props.approvals.map((approval) => {
+      const topic = new sns.Topic(this, `${approval.actionName}Topic`, {
+        displayName: `Notes ${props.buildKind}: ${approval.role} approval needed`,
+        masterKey: props.encryptionKey,
+        enforceSSL: true,
+      });
+      for (const email of approval.emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
+      this.approvalTopics[approval.actionName] = topic;
+      return new actions.ManualApprovalAction({
+        actionName: approval.actionName,
+        notificationTopic: topic,
+        externalEntityLink: `https://github.com/${owner}/${repo}/commit/${commit}`,
+        additionalInformation:
+          `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${version} (commit ${commit}) for ${prod.name}, ${approval.role} approval. ` +
+          `Changes: ${buildAction.variable('CHANGE_SUMMARY')}. PR: ${buildAction.variable('PR_URL')}. ${smokeText}. ` +
+          'Runbook: docs/runbooks/approve-release.md',
+        timeout: Duration.days(3),
+        runOrder: 1,
+      });
+    });
+    stages.push({ stageName: STAGE.approve, actions: approvalActions });
+
+    // --- Prod -------------------------------------------------------------------------------
+    const prodStage = environmentStageName(prod);
+    this.prodStageName = prodStage;
+    this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod) });
+    this.statefulGuardProject = statefulGuardProject(this, 'StatefulGuardStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
+    allowCodeConnections(connectionArn, [this.statefulGuardProject]);
+    const guard = new actions.CodeBuildAction({
+      actionName: 'StatefulChangeGuard',
+      project: this.statefulGuardProject,
+      input: source,
+      extraInputs: [assembly],
+      environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() } },
+      runOrder: 1,
+    });
+    const prodSteps = deployAndSmoke(prod, 2);
+    const alarmName = `${resourcePrefix(config, prod)}-service-health`;
+    const healthRule = new codepipeline.Rule({
+      name: `${prodStage}ServiceHealth`,
+      provider: 'CloudWatchAlarm',
+      version: '1',
+      region: prod.region,
+      configuration: { AlarmName: alarmName, AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
+    });
+    stages.push({
+      stageName: prodStage,
+      actions: [this.backupCheck.action(1), guard, ...prodSteps.actions],
+      onFailure: { result: codepipeline.Result.ROLLBACK },
+      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: [healthRule] }] },
+    });
+
+    // --- Release ----------------------------------------------------------------------------
+    this.recorder = new ReleaseRecorderStep(this, 'ReleaseRecorderStep', {
+      pipelineName: props.pipelineName,
+      archiveBucket: props.archiveBucket,
+      ledgerTable: props.ledgerTable,
+      gitTokenSecretName: config.pipeline.gitTokenSecretName,
+      owner,
+      repo,
+    });
+    stages.push({ stageName: STAGE.release, actions: [this.recorder.action(assembly, { version, commit })] });
+
+    this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
+      pipelineName: props.pipelineName,
+      pipelineType: codepipeline.PipelineType.V2,
+      executionMode: codepipeline.ExecutionMode.QUEUED,
+      artifactBucket: props.artifactBucket,
+      // Only the release pipeline updates itself; a changed definition restarts it with the new one.
+      restartExecutionOnUpdate: props.selfUpdateStackName !== undefined,
+      variables: [allowStatefulChange],
+      triggers: [
+        {
+          providerType: codepipeline.ProviderType.CODE_STAR_SOURCE_CONNECTION,
+          gitConfiguration: { sourceAction, pushFilter: [{ branchesIncludes: props.triggerBranches }] },
+        },
+      ],
+      stages,
+    });
+    this.pipelineName = props.pipelineName;
+    this.pipelineArn = Arn.format({ service: 'codepipeline', resource: props.pipelineName }, stack);
+
+    // The CloudWatchAlarm rule runs as the pipeline role: it may read that one alarm.
+    this.pipeline.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WatchProdServiceHealthAlarm',
+        actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
+        resources: [Arn.format({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, region: prod.region, account: prod.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack)],
+      }),
+    );
+
+    this.acknowledgeGeneratedGrants(props, [...preProduction, prod].map((env) => smokeTestFunction(this, env, config)));
+  }
+
+  /**
+   * The wildcards in the grants CDK makes when it binds actions: artifact access, the pipeline key,
+   * and Lambda invoke. Each is acknowledged here, on this pipeline, with the reason it is needed.
+   */
+  private acknowledgeGeneratedGrants(props: ReleasePipelineProps, smokeFunctions: lambda.IFunction[]): void {
+    const artifactReason =
+      'Pipeline artifacts are objects with generated keys under the pipeline-name prefix of the shared artifact bucket; CDK grants the pipeline, source and build roles object read (and for producers write) on that bucket, which holds only working copies (releases are kept in the archive bucket).';
+    for (const action of ['s3:GetObject*', 's3:GetBucket*', 's3:List*', 's3:DeleteObject*', 's3:Abort*']) acknowledgeWildcardAction(this, action, artifactReason);
+    acknowledgeWildcardResource(this, props.artifactBucket.arnForObjects('*'), artifactReason);
+    const keyReason =
+      'The pipeline key encrypts the approval topics and the CodeBuild outputs; CDK grants encrypt/decrypt on that one key (GenerateDataKey* and ReEncrypt* are the KMS action families an encrypting principal needs), never on any other key.';
+    acknowledgeWildcardAction(this, 'kms:GenerateDataKey*', keyReason);
+    acknowledgeWildcardAction(this, 'kms:ReEncrypt*', keyReason);
+    acknowledgeWildcardResource(
+      this,
+      '*',
+      'The Lambda invoke actions get lambda:ListFunctions, which supports no resource-level permission (it lists names, no code or data); invoking is granted on the one named function only.',
+    );
+    for (const fn of [this.backupCheck.function, this.recorder.function, ...smokeFunctions]) {
+      acknowledgeWildcardResource(
+        this,
+        `${fn.functionArn}:*`,
+        'Invoke permission on one named function also covers its versions and aliases (function ARN + ":*"), as CDK grants it; no other function can be invoked.',
+      );
+    }
+  }
+}
+
+/** The smoke-test Lambda NotesStack deploys in an environment (contract 4: `notes-<env>-smoke-test`). */
+function smokeTestFunction(scope: Construct, env: EnvironmentConfig, config: AppConfig): lambda.IFunction {
+  const stack = Stack.of(scope);
+  const arn = Arn.format(
+    { service: 'lambda', resource: 'function', resourceName: `${resourcePrefix(config, env)}-smoke-test`, region: env.region, account: env.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+    stack,
+  );
+  const id = `SmokeTestFunction-${env.name}`;
+  return (scope.node.tryFindChild(id) as lambda.IFunction | undefined) ?? lambda.Function.fromFunctionAttributes(scope, id, { functionArn: arn, sameEnvironment: true });
+}
+
+/** Lets CodeBuild clone through the connection under both of its IAM prefixes. */
+function allowCodeConnections(connectionArn: string, projects: codebuild.PipelineProject[]): void {
+  for (const p of projects) {
+    p.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloneThroughCodeConnections',
+        actions: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'],
+        resources: [connectionArn],
+      }),
+    );
+  }
+}
