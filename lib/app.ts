@@ -3,6 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { version as packageVersion } from '../package.json';
 import { AppConfig, loadConfig, loadRelease, notesStackName, ReleaseInfo } from './config';
 import { NotesStack } from './notes-stack';
+import { NotesPipelineStack, PIPELINE_STACK_NAME } from './pipeline/pipeline-stack';
 
 export interface BuildAppOptions {
   /** Run the cdk-nag AwsSolutions checks at synth (default true; tests of single facts turn it off). */
@@ -13,6 +14,8 @@ export interface BuiltApp {
   readonly config: AppConfig;
   readonly release: ReleaseInfo;
   readonly notesStacks: NotesStack[];
+  /** `NotesPipeline`: release, hotfix (and rollback) pipelines, archive, ledger. */
+  readonly pipelineStack: NotesPipelineStack;
 }
 
 /**
@@ -35,8 +38,16 @@ export function buildApp(app: App, options: BuildAppOptions = {}): BuiltApp {
     return stack;
   });
 
+  // The pipeline stack never depends on the release identity, so its template changes only when
+  // its definition does (the release pipeline's SelfUpdate step relies on that).
+  const pipelineStack = new NotesPipelineStack(app, PIPELINE_STACK_NAME, {
+    config,
+    env: { account: config.pipeline.account, region: config.pipeline.region },
+  });
+  Tags.of(pipelineStack).add('notes:component', 'pipeline');
+
   Tags.of(app).add('notes:service', config.service);
   Tags.of(app).add('notes:managed-by', 'cdk');
   if (options.nagChecks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { config, release, notesStacks };
+  return { config, release, notesStacks, pipelineStack };
 }
