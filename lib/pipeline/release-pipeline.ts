@@ -301,15 +301,24 @@ export class ReleasePipeline extends Construct {
   }
 }
 
-/** The smoke-test Lambda NotesStack deploys in an environment (contract 4: `notes-<env>-smoke-test`). */
+/**
+ * The smoke-test Lambda NotesStack deploys in an environment (contract 4: `notes-<env>-smoke-test`),
+ * by name when it lives in the pipeline's account and region (the action then names it plainly),
+ * by ARN otherwise.
+ */
 function smokeTestFunction(scope: Construct, env: EnvironmentConfig, config: AppConfig): lambda.IFunction {
+  const id = `SmokeTestFunction-${env.name}`;
+  const existing = scope.node.tryFindChild(id) as lambda.IFunction | undefined;
+  if (existing) return existing;
   const stack = Stack.of(scope);
+  const name = `${resourcePrefix(config, env)}-smoke-test`;
+  const sameAccount = env.account === undefined || env.account === config.pipeline.account;
+  if (sameAccount && env.region === stack.region) return lambda.Function.fromFunctionName(scope, id, name);
   const arn = Arn.format(
-    { service: 'lambda', resource: 'function', resourceName: `${resourcePrefix(config, env)}-smoke-test`, region: env.region, account: env.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+    { service: 'lambda', resource: 'function', resourceName: name, region: env.region, account: env.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
     stack,
   );
-  const id = `SmokeTestFunction-${env.name}`;
-  return (scope.node.tryFindChild(id) as lambda.IFunction | undefined) ?? lambda.Function.fromFunctionAttributes(scope, id, { functionArn: arn, sameEnvironment: true });
+  return lambda.Function.fromFunctionAttributes(scope, id, { functionArn: arn, sameEnvironment: true });
 }
 
 /** Lets CodeBuild clone through the connection under both of its IAM prefixes. */

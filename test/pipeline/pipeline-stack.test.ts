@@ -1,0 +1,395 @@
+/**
+ * The synthesized NotesPipeline stack: the release and hotfix pipelines' structure, their gates,
+ * and least privilege for every role. Built the way bin/app.ts builds it (test/infra/fixture).
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { buildTestApp } from '../infra/fixture';
+
+type Json = Record<string, unknown>;
+interface CfnResource {
+  Type: string;
+  Properties: Json;
+}
+interface Action {
+  Name: string;
+  ActionTypeId: { Category: string; Provider: string };
+  RunOrder?: number;
+  Configuration?: Record<string, string>;
+  RoleArn?: unknown;
+  Namespace?: string;
+}
+interface StageDecl {
+  Name: string;
+  Actions: Action[];
+  OnFailure?: Json;
+  OnSuccess?: Json;
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const { app, built } = buildTestApp();
+const stack = built.pipelineStack;
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, CfnResource>;
+
+function pipelineNamed(name: string): Json {
+  const found = Object.values(resources).find((r) => r.Type === 'AWS::CodePipeline::Pipeline' && r.Properties.Name === name);
+  if (!found) throw new Error(`no pipeline ${name}`);
+  return found.Properties;
+}
+const stagesOf = (name: string) => pipelineNamed(name).Stages as StageDecl[];
+const stage = (pipeline: string, stageName: string) => stagesOf(pipeline).find((s) => s.Name === stageName)!;
+const logicalIdOf = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as never);
+
+/** Every statement of every policy attached to the role with this logical id. */
+function statementsOfRole(roleLogicalId: string): Statement[] {
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleLogicalId }]))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+const actionsOf = (statements: Statement[]) => statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action]));
+const roleIdOfProject = (p: { role?: { node: { defaultChild?: unknown } } }) => logicalIdOf(p.role!);
+/** The logical id of the role CDK made for one pipeline action (`RoleArn: {Fn::GetAtt: [id, Arn]}`). */
+function actionRoleId(pipeline: string, stageName: string, actionName: string): string {
+  const action = stage(pipeline, stageName).Actions.find((a) => a.Name === actionName)!;
+  return (action.RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+}
+
+/** Evaluates the intrinsic functions CDK uses to take a name out of an ARN (account id as 123456789012). */
+function evaluate(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as Record<string, unknown>;
+  if (v.Ref === 'AWS::AccountId') return '123456789012';
+  if (v['Fn::Join']) {
+    const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+    return parts.map(evaluate).join(sep);
+  }
+  if (v['Fn::Select']) {
+    const [index, list] = v['Fn::Select'] as [number, { 'Fn::Split': [string, unknown] }];
+    const [sep, text] = list['Fn::Split'];
+    return evaluate(text).split(sep)[index];
+  }
+  throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
+}
+
+describe('release pipeline structure', () => {
+  test('is a V2 pipeline in QUEUED mode named notes-release', () => {
+    expect(pipelineNamed('notes-release')).toMatchObject({ PipelineType: 'V2', ExecutionMode: 'QUEUED' });
+  });
+
+  test('stages run Source, Build, Dev, ApproveProd, Prod, Release in that order', () => {
+    expect(stagesOf('notes-release').map((s) => s.Name)).toEqual(['Source', 'Build', 'Dev', 'ApproveProd', 'Prod', 'Release']);
+  });
+
+  test('starts on pushes to main through the CodeConnections source', () => {
+    const p = pipelineNamed('notes-release');
+    expect(p.Triggers).toEqual([
+      { ProviderType: 'CodeStarSourceConnection', GitConfiguration: { SourceActionName: 'Source', Push: [{ Branches: { Includes: ['main'] } }] } },
+    ]);
+    const source = stage('notes-release', 'Source').Actions[0];
+    expect(source.ActionTypeId.Provider).toBe('CodeStarSourceConnection');
+    expect(source.Configuration).toMatchObject({
+      FullRepositoryId: 'example-org/serverless-personal-notes',
+      BranchName: 'main',
+      OutputArtifactFormat: 'CODEBUILD_CLONE_REF',
+    });
+  });
+
+  test('declares ALLOW_STATEFUL_CHANGE defaulting to false, and the build exports VERSION, COMMIT, CHANGE_SUMMARY, PR_URL', () => {
+    expect(pipelineNamed('notes-release').Variables).toEqual([expect.objectContaining({ Name: 'ALLOW_STATEFUL_CHANGE', DefaultValue: 'false' })]);
+    const build = stage('notes-release', 'Build').Actions.find((a) => a.Name === 'Build')!;
+    expect(build.Namespace).toBe('Build');
+    const source = resources[logicalIdOf(stack.releasePipeline.buildProject)].Properties.Source as Json;
+    const spec = JSON.parse(String(source.BuildSpec));
+    expect(spec.env['exported-variables']).toEqual(['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL']);
+  });
+
+  test('the build checks the version first, then lints, tests, audits and synthesizes with the release identity', () => {
+    const source = resources[logicalIdOf(stack.releasePipeline.buildProject)].Properties.Source as Json;
+    const commands = JSON.parse(String(source.BuildSpec)).phases.build.commands as string[];
+    expect(commands[0]).toBe('npx tsx lib/pipeline/scripts/release-version.ts --kind release --out .pipeline/vars.env');
+    expect(commands).toEqual(
+      expect.arrayContaining([
+        'npm run lint',
+        'npm run typecheck',
+        'npx jest --ci',
+        'npm audit --audit-level=high',
+        'npx cdk synth --quiet -c releaseVersion="$VERSION" -c commitSha="$COMMIT"',
+      ]),
+    );
+  });
+
+  test('a self-update step follows the build and deploys only the NotesPipeline stack; the pipeline restarts on update', () => {
+    const build = stage('notes-release', 'Build').Actions;
+    expect(build.map((a) => [a.Name, a.RunOrder])).toEqual([
+      ['Build', 1],
+      ['SelfUpdate', 2],
+    ]);
+    const source = resources[logicalIdOf(stack.releasePipeline.selfUpdateProject!)].Properties.Source as Json;
+    expect(String(source.BuildSpec)).toContain('npx cdk deploy --app \\"$CODEBUILD_SRC_DIR_Assembly\\" NotesPipeline --exclusively --require-approval never');
+    expect(pipelineNamed('notes-release').RestartExecutionOnUpdate).toBe(true);
+  });
+
+  test('every deploy is followed by a smoke test of that environment expecting the built version', () => {
+    for (const name of ['Dev', 'Prod']) {
+      const actions = stage('notes-release', name).Actions;
+      const deploy = actions.find((a) => a.Name === 'Deploy')!;
+      const smoke = actions.find((a) => a.Name === 'SmokeTest')!;
+      expect(smoke.RunOrder).toBe(deploy.RunOrder! + 1);
+      expect(smoke.ActionTypeId).toMatchObject({ Category: 'Invoke', Provider: 'Lambda' });
+      expect(evaluate(smoke.Configuration!.FunctionName)).toBe(`notes-${name.toLowerCase()}-smoke-test`);
+      expect(smoke.Configuration!.UserParameters).toBe('{"expectedVersion":"#{Build.VERSION}"}');
+    }
+  });
+
+  test('deploys run cdk deploy of the one stack from the assembly and export its outputs', () => {
+    const source = resources[logicalIdOf(stack.releasePipeline.deployProjects.dev)].Properties.Source as Json;
+    const spec = JSON.parse(String(source.BuildSpec));
+    expect(spec.phases.build.commands).toContain(
+      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev --exclusively --require-approval never --outputs-file .pipeline/outputs.json',
+    );
+    expect(spec.env['exported-variables']).toEqual(expect.arrayContaining(['ApiUrl', 'TableName', 'SmokeTestFunctionName', 'STACK_NAME']));
+  });
+
+  test('prod is reached only through the approval stage, whose text carries version, commit, changes and the dev smoke result', () => {
+    const names = stagesOf('notes-release').map((s) => s.Name);
+    expect(names.indexOf('ApproveProd')).toBe(names.indexOf('Prod') - 1);
+    const [approval] = stage('notes-release', 'ApproveProd').Actions;
+    expect(approval.ActionTypeId).toMatchObject({ Category: 'Approval', Provider: 'Manual' });
+    const info = approval.Configuration!.CustomData;
+    for (const part of ['#{Build.VERSION}', '#{Build.COMMIT}', '#{Build.CHANGE_SUMMARY}', '#{Build.PR_URL}', '#{SmokeDev.SMOKE_SUMMARY}', '#{DeployDev.ApiUrl}']) expect(info).toContain(part);
+    expect(approval.Configuration!.ExternalEntityLink).toBe('https://github.com/example-org/serverless-personal-notes/commit/#{Build.COMMIT}');
+    expect(approval.Configuration!.NotificationArn).toBeDefined();
+  });
+
+  test('approvers are notified through an encrypted topic', () => {
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'release-approvers@example.com' });
+    template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+  });
+
+  test('prod checks backups and the stateful-change guard before deploying, then smoke tests', () => {
+    expect(stage('notes-release', 'Prod').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
+      ['BackupsValidated', 1],
+      ['StatefulChangeGuard', 1],
+      ['Deploy', 2],
+      ['SmokeTest', 3],
+    ]);
+    const backups = stage('notes-release', 'Prod').Actions[0];
+    expect(JSON.parse(backups.Configuration!.UserParameters)).toEqual({ stackName: 'NotesStack-prod', region: 'eu-west-1', maxAgeMinutes: 15 });
+    const guard = stage('notes-release', 'Prod').Actions[1];
+    expect(JSON.parse(guard.Configuration!.EnvironmentVariables)).toEqual([
+      { name: 'ALLOW_STATEFUL_CHANGE', type: 'PLAINTEXT', value: '#{variables.ALLOW_STATEFUL_CHANGE}' },
+    ]);
+  });
+
+  test('prod rolls back on failure and when the service-health alarm fires after the deploy', () => {
+    const prod = stage('notes-release', 'Prod');
+    expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
+    expect(prod.OnSuccess).toEqual({
+      Conditions: [
+        {
+          Result: 'ROLLBACK',
+          Rules: [
+            {
+              Name: 'ProdServiceHealth',
+              Region: 'eu-west-1',
+              RuleTypeId: { Category: 'Rule', Owner: 'AWS', Provider: 'CloudWatchAlarm', Version: '1' },
+              Configuration: { AlarmName: 'notes-prod-service-health', AlarmStates: 'ALARM', WaitTime: '10' },
+            },
+          ],
+        },
+      ],
+    });
+    expect(stage('notes-release', 'Dev').OnFailure).toBeUndefined();
+  });
+
+  test('the release stage records the release from the assembly with parameters that cannot break JSON', () => {
+    const [record] = stage('notes-release', 'Release').Actions;
+    expect(record.Name).toBe('RecordRelease');
+    expect(JSON.parse(record.Configuration!.UserParameters)).toEqual({
+      version: '#{Build.VERSION}',
+      commit: '#{Build.COMMIT}',
+      executionId: '#{codepipeline.PipelineExecutionId}',
+    });
+  });
+});
+
+describe('hotfix pipeline', () => {
+  test('is a second V2 QUEUED pipeline started by pushes to hotfix/** and never restarted by self-update', () => {
+    const p = pipelineNamed('notes-hotfix');
+    expect(p).toMatchObject({ PipelineType: 'V2', ExecutionMode: 'QUEUED', RestartExecutionOnUpdate: false });
+    expect((p.Triggers as Json[])[0]).toMatchObject({ GitConfiguration: { Push: [{ Branches: { Includes: ['hotfix/**'] } }] } });
+  });
+
+  test('has the same stages, a build without self-update, and two approvals before prod', () => {
+    expect(stagesOf('notes-hotfix').map((s) => s.Name)).toEqual(['Source', 'Build', 'Dev', 'ApproveProd', 'Prod', 'Release']);
+    expect(stage('notes-hotfix', 'Build').Actions.map((a) => a.Name)).toEqual(['Build']);
+    expect(stage('notes-hotfix', 'ApproveProd').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
+      ['SeniorReview', 1],
+      ['OpsOwner', 1],
+    ]);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
+  test('builds with lint and unit tests (no reliability suite) and checks the version as a hotfix', () => {
+    const source = resources[logicalIdOf(stack.hotfixPipeline.buildProject)].Properties.Source as Json;
+    const commands = JSON.parse(String(source.BuildSpec)).phases.build.commands as string[];
+    expect(commands[0]).toContain('--kind hotfix');
+    expect(commands).toEqual(expect.arrayContaining(['npm run lint', 'npx jest --ci --testPathIgnorePatterns test/reliability', 'npm audit --audit-level=high']));
+  });
+
+  test('prod has the same gates and rollback as the release pipeline', () => {
+    const prod = stage('notes-hotfix', 'Prod');
+    expect(prod.Actions.map((a) => a.Name)).toEqual(['BackupsValidated', 'StatefulChangeGuard', 'Deploy', 'SmokeTest']);
+    expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
+    expect(prod.OnSuccess).toEqual(stage('notes-release', 'Prod').OnSuccess);
+  });
+});
+
+describe('least privilege', () => {
+  const bootstrapRole = (kind: string) =>
+    `arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-${kind}-role-{"Ref":"AWS::AccountId"}-eu-west-1`;
+  const render = (r: unknown): string =>
+    typeof r === 'string' ? r : (r as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'] ? (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('') : JSON.stringify(r);
+
+  test('the build role assumes no role and reads the ledger without writing it', () => {
+    const statements = statementsOfRole(roleIdOfProject(stack.releasePipeline.buildProject));
+    expect(actionsOf(statements).filter((a) => a.startsWith('sts:'))).toEqual([]);
+    expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
+  });
+
+  test('deploy, guard and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles', () => {
+    const projects = [
+      stack.releasePipeline.deployProjects.dev,
+      stack.releasePipeline.deployProjects.prod,
+      stack.releasePipeline.statefulGuardProject,
+      stack.releasePipeline.selfUpdateProject!,
+      stack.hotfixPipeline.deployProjects.prod,
+    ];
+    for (const p of projects) {
+      const statements = statementsOfRole(roleIdOfProject(p));
+      const assume = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sts:')));
+      expect(assume).toHaveLength(1);
+      expect(assume[0].Action).toBe('sts:AssumeRole');
+      expect((assume[0].Resource as unknown[]).map(render)).toEqual([bootstrapRole('deploy'), bootstrapRole('file-publishing')]);
+      expect(actionsOf(statements).filter((a) => /^(cloudformation|lambda|dynamodb|iam):/.test(a))).toEqual([]);
+    }
+  });
+
+  test('each smoke action may invoke only its environment\'s smoke-test function', () => {
+    for (const env of ['dev', 'prod']) {
+      const statements = statementsOfRole(actionRoleId('notes-release', env === 'dev' ? 'Dev' : 'Prod', 'SmokeTest'));
+      const invoke = statements.filter((s) => actionsOf([s]).includes('lambda:InvokeFunction'));
+      expect(invoke).toHaveLength(1);
+      const resources = (Array.isArray(invoke[0].Resource) ? invoke[0].Resource : [invoke[0].Resource]).map(render);
+      expect(resources).toEqual([
+        `arn:aws:lambda:eu-west-1:{"Ref":"AWS::AccountId"}:function:notes-${env}-smoke-test`,
+        `arn:aws:lambda:eu-west-1:{"Ref":"AWS::AccountId"}:function:notes-${env}-smoke-test:*`,
+      ]);
+    }
+  });
+
+  test('the recorder may write only the archive prefix, append to the ledger, read its secret and its own pipeline history', () => {
+    const fnRole = logicalIdOf(stack.releasePipeline.recorder.function.role!);
+    const statements = statementsOfRole(fnRole);
+    const byAction = (a: string) => statements.filter((s) => actionsOf([s]).includes(a)).map((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map(render));
+    expect(byAction('s3:PutObject')).toEqual([[`{"Fn::GetAtt":["${logicalIdOf(stack.archiveBucket)}","Arn"]}/releases/*`]]);
+    expect(byAction('dynamodb:PutItem')).toEqual([[`{"Fn::GetAtt":["${logicalIdOf(stack.ledgerTable)}","Arn"]}`]]);
+    expect(actionsOf(statements)).not.toEqual(expect.arrayContaining(['dynamodb:UpdateItem']));
+    expect(actionsOf(statements)).not.toEqual(expect.arrayContaining(['dynamodb:DeleteItem']));
+    expect(actionsOf(statements)).not.toEqual(expect.arrayContaining(['s3:DeleteObject']));
+    expect(byAction('secretsmanager:GetSecretValue')).toEqual([
+      ['arn:aws:secretsmanager:eu-west-1:{"Ref":"AWS::AccountId"}:secret:notes/release/git-token-??????'],
+    ]);
+    expect(byAction('codepipeline:ListActionExecutions')).toEqual([['arn:aws:codepipeline:eu-west-1:{"Ref":"AWS::AccountId"}:notes-release']]);
+    expect(actionsOf(statements).filter((a) => a.startsWith('sts:'))).toEqual([]);
+  });
+
+  test('the backups check may only describe the prod stack and its tables\' backups', () => {
+    const statements = statementsOfRole(logicalIdOf(stack.releasePipeline.backupCheck.function.role!));
+    const interesting = statements.filter((s) => !actionsOf([s]).some((a) => a.startsWith('logs:') || a.startsWith('codepipeline:PutJob')));
+    expect(interesting.map((s) => [s.Action, render(s.Resource)])).toEqual([
+      ['cloudformation:DescribeStacks', 'arn:aws:cloudformation:eu-west-1:{"Ref":"AWS::AccountId"}:stack/NotesStack-prod/*'],
+      ['dynamodb:DescribeContinuousBackups', 'arn:aws:dynamodb:eu-west-1:{"Ref":"AWS::AccountId"}:table/NotesStack-prod-*'],
+    ]);
+  });
+
+  test('no role allows a wildcard action', () => {
+    const all = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => actionsOf((r.Properties.PolicyDocument as { Statement: Statement[] }).Statement));
+    expect(all.filter((a) => a === '*' || a.endsWith(':*'))).toEqual([]);
+  });
+});
+
+describe('archive bucket and ledger table', () => {
+  test('the archive bucket is versioned, encrypted, private, SSL-only and logged', () => {
+    const bucket = resources[logicalIdOf(stack.archiveBucket)].Properties;
+    expect(bucket).toMatchObject({
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: { LogFilePrefix: 'archive/' },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: logicalIdOf(stack.archiveBucket) },
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    expect(template.toJSON().Resources[logicalIdOf(stack.archiveBucket)].DeletionPolicy).toBe('Retain');
+  });
+
+  test('the ledger table has pk/sk string keys, PITR, encryption and is retained', () => {
+    const table = template.toJSON().Resources[logicalIdOf(stack.ledgerTable)];
+    expect(table.DeletionPolicy).toBe('Retain');
+    expect(table.Properties).toMatchObject({
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+  });
+
+  test('the pipeline stack does not change with the release identity (self-update sees only definition changes)', () => {
+    const other = buildTestApp({ context: { releaseVersion: '9.9.9', commitSha: 'abcdef1' } });
+    expect(Template.fromStack(other.built.pipelineStack).toJSON()).toEqual(template.toJSON());
+  });
+});
+
+describe('cdk-nag', () => {
+  test('the pipeline stack has no unacknowledged AwsSolutions finding', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'notes-pipeline-nag-'));
+    try {
+      const { app: nagApp } = buildTestApp({ nagChecks: true, outdir });
+      let error: string | undefined;
+      try {
+        nagApp.synth();
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+        pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
+      };
+      const findings = report.pluginReports.flatMap((p) => p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)));
+      expect(findings.filter((f) => f.includes(' at NotesPipeline/'))).toEqual([]);
+      expect(error).toBeUndefined();
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
+// keep the app referenced (it owns the stacks the templates came from)
+void app;
