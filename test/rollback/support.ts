@@ -1,0 +1,75 @@
+/**
+ * Shared by the rollback, CLI and restore tests: a release ledger on dynalite (a real DynamoDB
+ * over HTTP on loopback) and release records shaped like the release recorder writes them.
+ */
+import { createHash } from 'crypto';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { ReleaseLedger, ReleaseRecord, RollbackRecord } from '../../lib/release/ledger';
+import { RunningDynalite } from '../support/dynalite';
+
+export const ARCHIVE_BUCKET = 'notes-archive-bucket';
+
+let counter = 0;
+
+/** Creates an empty ledger table (contract 6 keys) and returns the ledger on it. */
+export async function newLedger(db: RunningDynalite): Promise<{ ledger: ReleaseLedger; tableName: string }> {
+  const tableName = `ledger-${process.pid}-${++counter}`;
+  await db.client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  );
+  return { ledger: new ReleaseLedger(db.documentClient, tableName), tableName };
+}
+
+/** The bytes of a release's archived assembly (any content; only its hash matters). */
+export function assemblyBytes(version: string): Buffer {
+  return Buffer.from(`cloud assembly of ${version}`);
+}
+
+export function sha256(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+export function releaseRecord(version: string, releasedAt: string, overrides: Partial<ReleaseRecord> = {}): ReleaseRecord {
+  return {
+    version,
+    commit: `${version.replace(/\./g, '')}aaaaaaa`.slice(0, 10).padEnd(12, 'b'),
+    releasedAt,
+    pipelineName: 'notes-release',
+    pipelineExecutionId: `exec-${version}`,
+    artifact: { bucket: ARCHIVE_BUCKET, key: `releases/v${version}/cloud-assembly.zip`, sha256: sha256(assemblyBytes(version)), versionId: `ver-${version}` },
+    approvers: ['arn:aws:iam::123456789012:user/alice'],
+    changeSummary: `changes in ${version}`,
+    smokeSummary: 'prod: 11/11 checks passed',
+    ...overrides,
+  };
+}
+
+export function rollbackRecord(fromVersion: string, toVersion: string, recordedAt: string, outcome: RollbackRecord['outcome'] = 'SUCCEEDED'): RollbackRecord {
+  return {
+    fromVersion,
+    toVersion,
+    reason: 'errors after release',
+    requestedBy: 'arn:aws:sts::123456789012:assumed-role/ops/bob',
+    pipelineExecutionId: `rb-${recordedAt}`,
+    recordedAt,
+    outcome,
+  };
+}
+
+/** Ledger with releases 1.0.0, 1.1.0, 1.2.0 (prod runs 1.2.0). */
+export async function threeReleases(ledger: ReleaseLedger): Promise<void> {
+  await ledger.recordRelease(releaseRecord('1.0.0', '2026-01-10T10:00:00.000Z'));
+  await ledger.recordRelease(releaseRecord('1.1.0', '2026-02-10T10:00:00.000Z'));
+  await ledger.recordRelease(releaseRecord('1.2.0', '2026-03-10T10:00:00.000Z'));
+}
