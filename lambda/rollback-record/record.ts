@@ -10,6 +10,7 @@
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import {
+  CREATED_PIPELINE_TRIGGER,
   executionConsoleUrl,
   latestRun,
   readExecution,
@@ -58,6 +59,10 @@ export async function recordRollback(deps: RecordDeps, settings: RecordSettings,
   const requestedBy = execution.startedBy ?? (requestedVariable && requestedVariable !== UNKNOWN_REQUESTER ? requestedVariable : UNKNOWN_REQUESTER);
   const target = resolvedTarget(execution.actions);
 
+  if (!target && execution.triggerType === CREATED_PIPELINE_TRIGGER) {
+    // The run CodePipeline starts on creation: Resolve refused it; nobody asked, nobody to tell.
+    return { summary: 'Ignored the execution CodePipeline started when the pipeline was created' };
+  }
   if (!target) {
     // Nothing was resolved, so nothing was deployed: no ledger entry, but people asked for a rollback.
     const resolveRun = latestRun(execution.actions, ROLLBACK_STAGES.resolve);

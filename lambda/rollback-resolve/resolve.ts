@@ -8,6 +8,7 @@ import { Readable } from 'stream';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import {
+  CREATED_PIPELINE_TRIGGER,
   NO_REASON,
   NO_VERSION_ID,
   PREVIOUS_RELEASE,
@@ -133,6 +134,9 @@ export async function resolveRollback(
   const execution = await readExecution(deps.codepipeline, settings.pipelineName, executionId).catch((err: Error) => {
     throw new ResolveError(`could not read execution ${executionId} of ${settings.pipelineName}: ${err.message}`);
   });
+  if (execution.triggerType === CREATED_PIPELINE_TRIGGER) {
+    throw new ResolveError('this is the execution CodePipeline starts by itself when the pipeline is created; nothing is rolled back (start a rollback with npm run release -- rollback)');
+  }
   const reason = (execution.variables[ROLLBACK_VARIABLES.reason] ?? '').trim();
   if (!reason || reason === NO_REASON) {
     throw new ResolveError('REASON is not set; start the rollback again with a reason (npm run release -- rollback --reason "...")');

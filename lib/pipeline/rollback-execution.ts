@@ -59,6 +59,9 @@ export type ResolveOutputs = Record<(typeof RESOLVE_OUTPUTS)[number], string>;
 /** `ARTIFACT_VERSION_ID` when the ledger recorded no S3 version id (output variables cannot be empty). */
 export const NO_VERSION_ID = 'none';
 
+/** The trigger type of the execution CodePipeline starts by itself when a pipeline is created. */
+export const CREATED_PIPELINE_TRIGGER = 'CreatePipeline';
+
 /** Console page of one execution. */
 export function executionConsoleUrl(region: string, pipelineName: string, executionId: string): string {
   return `https://${region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${encodeURIComponent(pipelineName)}/executions/${encodeURIComponent(executionId)}/timeline?region=${region}`;
@@ -69,6 +72,8 @@ export interface ExecutionFacts {
   variables: Record<string, string>;
   /** Who started the execution (the IAM ARN CodePipeline recorded), when known. */
   startedBy?: string;
+  /** How it started: `StartPipelineExecution`, or `CreatePipeline` for the run CodePipeline starts by itself on creation. */
+  triggerType?: string;
   /** Every action run of the execution, oldest first. */
   actions: ActionExecutionDetail[];
 }
@@ -85,6 +90,7 @@ export async function readExecution(client: CodePipelineClient, pipelineName: st
     status: execution?.status ?? 'Unknown',
     variables,
     startedBy: trigger?.triggerType === 'StartPipelineExecution' && trigger.triggerDetail ? trigger.triggerDetail : undefined,
+    triggerType: trigger?.triggerType,
     actions,
   };
 }

@@ -163,6 +163,18 @@ describe('rollback Record step', () => {
     expect(message.Message).toContain('Why: rollback: resolve: v9.9.9 was never released');
   });
 
+  test('the failed run CodePipeline starts by itself on creation is neither recorded nor announced', async () => {
+    pipeline.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: { status: 'Failed', variables: [{ name: 'REASON', resolvedValue: 'none given' }], trigger: { triggerType: 'CreatePipeline' } },
+    });
+    pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [run('Resolve', 'Resolve', 'Failed', 0)] });
+
+    await handler(stateChange('FAILED'));
+
+    expect(await ledger.listRollbacks()).toEqual([]);
+    expect(sns).toHaveReceivedCommandTimes(PublishCommand, 0);
+  });
+
   test('state changes of other pipelines, or of running executions, are ignored', async () => {
     await handler(stateChange('FAILED', 'notes-release'));
     await handler(stateChange('STARTED'));

@@ -252,3 +252,23 @@ describe('rollback Resolve step', () => {
     expect(failureMessage()).toMatch(/^rollback: resolve: parameters: UserParameters are not JSON/);
   });
 });
+
+describe('the execution CodePipeline starts by itself when the pipeline is created', () => {
+  test('is refused without touching the ledger or the archive', async () => {
+    await threeReleases(ledger);
+    pipeline.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: {
+        status: 'InProgress',
+        variables: [{ name: 'TARGET_VERSION', resolvedValue: 'previous' }, { name: 'REASON', resolvedValue: 'none given' }],
+        trigger: { triggerType: 'CreatePipeline', triggerDetail: 'arn:aws:sts::123456789012:assumed-role/cfn-exec/AWSCloudFormation' },
+      },
+    });
+
+    await handler(jobEvent());
+
+    expect(failureMessage()).toBe(
+      'rollback: resolve: this is the execution CodePipeline starts by itself when the pipeline is created; nothing is rolled back (start a rollback with npm run release -- rollback)',
+    );
+    expect(s3).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+  });
+});

@@ -1,0 +1,217 @@
+/**
+ * The synthesized rollback pipeline: stages in order, no automatic start of any kind, the variables,
+ * what each step is given, least privilege for each role, and cdk-nag clean. Built in a stack of its
+ * own (test/rollback/stack.ts) shaped like NotesPipelineStack.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROLLBACK_KIT_DIR } from '../../lib/pipeline/rollback-pipeline';
+import { REPO_ROOT, repoConfig } from '../infra/fixture';
+import { rollbackTestStack } from './stack';
+
+type Json = Record<string, unknown>;
+interface CfnResource {
+  Type: string;
+  Properties: Json;
+}
+interface Action {
+  Name: string;
+  ActionTypeId: { Category: string; Provider: string };
+  Configuration?: Record<string, unknown>;
+  Namespace?: string;
+}
+interface Statement {
+  Sid?: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const built = rollbackTestStack();
+const template = built.template();
+const resources = template.toJSON().Resources as Record<string, CfnResource>;
+const logicalIdOf = (c: { node: { defaultChild?: unknown } }) => built.stack.getLogicalId(c.node.defaultChild as never);
+
+function pipelineProps(): Json {
+  return Object.values(resources).find((r) => r.Type === 'AWS::CodePipeline::Pipeline')!.Properties;
+}
+const stages = () => pipelineProps().Stages as { Name: string; Actions: Action[] }[];
+const action = (stageName: string) => stages().find((s) => s.Name === stageName)!.Actions[0];
+
+function statementsOfRole(roleLogicalId: string): Statement[] {
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleLogicalId }]))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+/** The distinct actions of the statements (CDK's Lambda invoke action adds the job-reporting grant a second time). */
+const actionsOf = (statements: Statement[]) => [...new Set(statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])))].sort();
+const archiveAssemblies = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalIdOf(built.stack.node.findChild('ArchiveBucket')), 'Arn'] }, '/releases/*/cloud-assembly.zip']] };
+
+describe('rollback pipeline structure', () => {
+  test('is a V2 pipeline named notes-rollback that runs one execution at a time', () => {
+    expect(pipelineProps()).toMatchObject({ Name: 'notes-rollback', PipelineType: 'V2', ExecutionMode: 'QUEUED', RestartExecutionOnUpdate: false });
+  });
+
+  test('has the stages Source, Resolve, Approve, Deploy, Verify, Record in that order', () => {
+    expect(stages().map((s) => `${s.Name}/${s.Actions.map((a) => `${a.Name}:${a.ActionTypeId.Provider}`).join(',')}`)).toEqual([
+      'Source/RollbackKit:S3',
+      'Resolve/Resolve:Lambda',
+      'Approve/OpsOwnerApproval:Manual',
+      'Deploy/Deploy:CodeBuild',
+      'Verify/SmokeTest:Lambda',
+      'Record/Record:Lambda',
+    ]);
+  });
+
+  test('never starts by itself: no triggers, no polling, no source event rule', () => {
+    expect(pipelineProps().Triggers).toBeUndefined();
+    expect(action('Source').Configuration).toMatchObject({ PollForSourceChanges: false });
+    const rules = Object.values(resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    // The only rule listens to the pipeline's own execution results (to record failures), not to sources.
+    expect(rules).toHaveLength(1);
+    expect(rules[0].Properties.EventPattern).toMatchObject({
+      source: ['aws.codepipeline'],
+      'detail-type': ['CodePipeline Pipeline Execution State Change'],
+      detail: { state: ['FAILED', 'STOPPED'] },
+    });
+  });
+
+  test('declares TARGET_VERSION (default previous), REASON and REQUESTED_BY', () => {
+    expect((pipelineProps().Variables as { Name: string; DefaultValue: string }[]).map((v) => [v.Name, v.DefaultValue])).toEqual([
+      ['TARGET_VERSION', 'previous'],
+      ['REASON', 'none given'],
+      ['REQUESTED_BY', 'unknown'],
+    ]);
+  });
+
+  test('Resolve gets only the execution id and exports its variables in the Resolve namespace', () => {
+    expect(action('Resolve')).toMatchObject({
+      Namespace: 'Resolve',
+      Configuration: { UserParameters: '{"executionId":"#{codepipeline.PipelineExecutionId}"}' },
+    });
+  });
+
+  test('the approval goes to the ops owner topic and shows from, to, reason and requester', () => {
+    const config = action('Approve').Configuration!;
+    expect(config.NotificationArn).toEqual({ Ref: logicalIdOf(built.rollback.topic) });
+    expect(config.CustomData).toContain('from v#{Resolve.FROM_VERSION} to v#{Resolve.TARGET_VERSION}');
+    expect(config.CustomData).toContain('Reason: #{variables.REASON}');
+    expect(config.CustomData).toContain('Requested by: #{variables.REQUESTED_BY}');
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: repoConfig().pipeline.opsOwnerEmails[0] });
+  });
+
+  test('Deploy runs the kit on the archived assembly Resolve chose, for NotesStack-prod, with no build and no tests', () => {
+    const env = JSON.parse(String(action('Deploy').Configuration!.EnvironmentVariables)) as { name: string; value: string }[];
+    expect(Object.fromEntries(env.map((e) => [e.name, e.value]))).toEqual({
+      TARGET_VERSION: '#{Resolve.TARGET_VERSION}',
+      ARTIFACT_BUCKET: '#{Resolve.ARTIFACT_BUCKET}',
+      ARTIFACT_KEY: '#{Resolve.ARTIFACT_KEY}',
+      ARTIFACT_VERSION_ID: '#{Resolve.ARTIFACT_VERSION_ID}',
+      ARTIFACT_SHA256: '#{Resolve.ARTIFACT_SHA256}',
+    });
+    const project = resources[logicalIdOf(built.rollback.deployProject)].Properties as { Source: { BuildSpec: string }; Environment: { EnvironmentVariables: { Name: string; Value: string }[] } };
+    const spec = JSON.parse(project.Source.BuildSpec) as { phases: Record<string, { commands: string[] }> };
+    expect(spec.phases.install.commands).toEqual(['npm ci --no-audit --no-fund']);
+    expect(spec.phases.build.commands).toEqual(['bash deploy.sh']);
+    expect(project.Environment.EnvironmentVariables).toEqual([{ Name: 'STACK_NAME', Type: 'PLAINTEXT', Value: 'NotesStack-prod' }]);
+    const script = readFileSync(join(ROLLBACK_KIT_DIR, 'deploy.sh'), 'utf8');
+    expect(script).toContain('sha256sum');
+    expect(script).toContain('npx --no-install cdk deploy --app "$assembly" "$STACK_NAME" --exclusively --require-approval never');
+    expect(script).not.toMatch(/npm (run )?test|cdk synth/);
+  });
+
+  test('the kit pins the same CDK CLI version as the repository', () => {
+    const kit = JSON.parse(readFileSync(join(ROLLBACK_KIT_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const repo = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
+    const lock = JSON.parse(readFileSync(join(ROLLBACK_KIT_DIR, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+    expect(kit.dependencies['aws-cdk']).toBe(repo.devDependencies['aws-cdk']);
+    expect(lock.packages['node_modules/aws-cdk'].version).toBe(repo.devDependencies['aws-cdk']);
+  });
+
+  test('Verify invokes the prod smoke-test Lambda by name, expecting the target version', () => {
+    expect(action('Verify').Configuration).toEqual({ FunctionName: 'notes-prod-smoke-test', UserParameters: '{"expectedVersion":"#{Resolve.TARGET_VERSION}"}' });
+  });
+
+  test('without rollbackApproval in context there is no Approve stage', () => {
+    const config = repoConfig();
+    const noApproval = rollbackTestStack({ config: { ...config, pipeline: { ...config.pipeline, rollbackApproval: false } } });
+    const pipeline = Object.values(noApproval.template().toJSON().Resources as Record<string, CfnResource>).find((r) => r.Type === 'AWS::CodePipeline::Pipeline')!;
+    expect((pipeline.Properties.Stages as { Name: string }[]).map((s) => s.Name)).toEqual(['Source', 'Resolve', 'Deploy', 'Verify', 'Record']);
+  });
+});
+
+describe('rollback pipeline least privilege', () => {
+  const ledgerArn = { 'Fn::GetAtt': [logicalIdOf(built.stack.node.findChild('ReleaseLedger')), 'Arn'] };
+
+  test('Resolve reads the ledger, archived assemblies and its own executions, and reports its job', () => {
+    const statements = statementsOfRole(logicalIdOf(built.rollback.resolveFunction.role!));
+    expect(actionsOf(statements).filter((a) => !a.startsWith('logs:'))).toEqual(
+      [
+        'codepipeline:GetPipelineExecution',
+        'codepipeline:ListActionExecutions',
+        'codepipeline:PutJobFailureResult',
+        'codepipeline:PutJobSuccessResult',
+        'dynamodb:GetItem',
+        'dynamodb:Query',
+        's3:GetObject',
+        's3:GetObjectVersion',
+      ].sort(),
+    );
+    expect(statements.find((s) => s.Sid === 'ReadReleaseLedger')!.Resource).toEqual(ledgerArn);
+    expect(statements.find((s) => s.Sid === 'ReadArchivedAssemblies')!.Resource).toEqual(archiveAssemblies);
+    expect(JSON.stringify(statements.find((s) => s.Sid === 'ReadOwnExecutions')!.Resource)).toContain(':notes-rollback');
+  });
+
+  test('Record may only append to the ledger (PutItem, no update or delete), publish to its topic and read its executions', () => {
+    const statements = statementsOfRole(logicalIdOf(built.rollback.recordFunction.role!));
+    const actions = actionsOf(statements).filter((a) => !a.startsWith('logs:'));
+    expect(actions).toEqual(
+      [
+        'codepipeline:GetPipelineExecution',
+        'codepipeline:ListActionExecutions',
+        'codepipeline:PutJobFailureResult',
+        'codepipeline:PutJobSuccessResult',
+        'dynamodb:PutItem',
+        'kms:Decrypt',
+        'kms:GenerateDataKey*',
+        'sns:Publish',
+      ].sort(),
+    );
+    expect(statements.find((s) => s.Sid === 'AppendToReleaseLedger')!.Resource).toEqual(ledgerArn);
+  });
+
+  test('the Deploy project may assume only the prod bootstrap deploy roles and read archived assemblies', () => {
+    const statements = statementsOfRole(logicalIdOf(built.rollback.deployProject.role!));
+    const assume = statements.find((s) => s.Sid === 'AssumeCdkBootstrapDeployRoles')!;
+    expect(assume.Action).toBe('sts:AssumeRole');
+    expect(JSON.stringify(assume.Resource)).toContain('cdk-hnb659fds-deploy-role-');
+    expect(JSON.stringify(assume.Resource)).toContain('cdk-hnb659fds-file-publishing-role-');
+    expect((assume.Resource as unknown[]).length).toBe(2);
+    expect(statements.find((s) => s.Sid === 'ReadArchivedAssemblies')!.Resource).toEqual(archiveAssemblies);
+    expect(actionsOf(statements)).not.toContain('cloudformation:*');
+    expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:') || a.startsWith('iam:'))).toEqual([]);
+  });
+});
+
+describe('cdk-nag', () => {
+  test('the rollback pipeline has no unacknowledged AwsSolutions finding', () => {
+    const outdir = mkdtempSync(join(tmpdir(), 'notes-rollback-nag-'));
+    try {
+      const nagged = rollbackTestStack({ nagChecks: true, outdir });
+      let error: string | undefined;
+      try {
+        nagged.app.synth();
+      } catch (e) {
+        error = (e as Error).message;
+      }
+      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+        pluginReports: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }[];
+      };
+      const findings = report.pluginReports.flatMap((p) => p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)));
+      expect(findings).toEqual([]);
+      expect(error).toBeUndefined();
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
