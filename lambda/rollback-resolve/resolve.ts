@@ -11,12 +11,12 @@ import {
   CREATED_PIPELINE_TRIGGER,
   NO_REASON,
   NO_VERSION_ID,
-  PREVIOUS_RELEASE,
   readExecution,
   ResolveOutputs,
   ROLLBACK_VARIABLES,
 } from '../../lib/pipeline/rollback-execution';
-import { normalizeVersion, ReleaseLedger, ReleaseRecord } from '../../lib/release/ledger';
+import { resolveTarget, RollbackTarget, TargetError } from '../../lib/pipeline/rollback-target';
+import { ReleaseLedger, ReleaseRecord } from '../../lib/release/ledger';
 
 export interface ResolveDeps {
   codepipeline: CodePipelineClient;
@@ -36,47 +36,6 @@ export class ResolveError extends Error {
     super(`rollback: resolve: ${message}`);
     this.name = 'ResolveError';
   }
-}
-
-/** What a rollback would do, worked out from the ledger alone (the CLI shows this as the plan). */
-export interface RollbackTarget {
-  fromVersion: string;
-  target: ReleaseRecord;
-}
-
-/**
- * Picks the target from the ledger: `requested` is a version (`1.2.3` or `v1.2.3`) or
- * `previous`/empty for the release before the one prod runs now.
- */
-export async function resolveTarget(ledger: ReleaseLedger, requested: string): Promise<RollbackTarget> {
-  const fromVersion = await ledger.currentVersion();
-  if (!fromVersion) throw new ResolveError('the release ledger has no release yet, so there is nothing to roll back to');
-  const wanted = requested.trim();
-  let target: ReleaseRecord | undefined;
-  if (wanted === '' || wanted.toLowerCase() === PREVIOUS_RELEASE) {
-    target = await ledger.previousRelease(fromVersion);
-    if (!target) {
-      throw new ResolveError(`prod runs v${fromVersion}, the first recorded release; there is no earlier release to roll back to`);
-    }
-  } else {
-    let version: string;
-    try {
-      version = normalizeVersion(wanted);
-    } catch (e) {
-      throw new ResolveError(`TARGET_VERSION ${(e as Error).message}`);
-    }
-    target = await ledger.getRelease(version);
-    if (!target) {
-      const released = (await ledger.listReleases()).slice(0, 10).map((r) => `v${r.version}`);
-      throw new ResolveError(
-        `v${version} was never released (not in the release ledger); choose one of: ${released.join(', ') || 'none'}`,
-      );
-    }
-  }
-  if (target.version === fromVersion) {
-    throw new ResolveError(`prod already runs v${fromVersion} according to the release ledger; nothing to roll back`);
-  }
-  return { fromVersion, target };
 }
 
 /** Streams the object and returns its hex SHA-256. */
@@ -141,7 +100,14 @@ export async function resolveRollback(
   if (!reason || reason === NO_REASON) {
     throw new ResolveError('REASON is not set; start the rollback again with a reason (npm run release -- rollback --reason "...")');
   }
-  const { fromVersion, target } = await resolveTarget(deps.ledger, execution.variables[ROLLBACK_VARIABLES.targetVersion] ?? '');
+  let chosen: RollbackTarget;
+  try {
+    chosen = await resolveTarget(deps.ledger, execution.variables[ROLLBACK_VARIABLES.targetVersion] ?? '');
+  } catch (err) {
+    if (!(err instanceof TargetError)) throw err;
+    throw new ResolveError(err.problem === 'invalid-version' ? `TARGET_VERSION ${err.message}` : err.message);
+  }
+  const { fromVersion, target } = chosen;
   await verifyArchive(deps.s3, settings.archiveBucket, target);
   const a = target.artifact;
   return {

@@ -3,7 +3,7 @@
  * over HTTP on loopback) and release records shaped like the release recorder writes them.
  */
 import { createHash } from 'crypto';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { ReleaseLedger, ReleaseRecord, RollbackRecord } from '../../lib/release/ledger';
 import { RunningDynalite } from '../support/dynalite';
 
@@ -28,6 +28,12 @@ export async function newLedger(db: RunningDynalite): Promise<{ ledger: ReleaseL
       ],
     }),
   );
+  // dynalite answers CreateTable with CREATING and turns ACTIVE on a later tick; writes before that fail.
+  for (let i = 0; i < 200; i++) {
+    const out = await db.client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (out.Table?.TableStatus === 'ACTIVE') break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
   return { ledger: new ReleaseLedger(db.documentClient, tableName), tableName };
 }
 

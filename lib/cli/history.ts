@@ -1,0 +1,17 @@
+/** `history`: releases and rollbacks from the ledger, newest first. */
+import { LedgerEntry } from '../release/ledger';
+import { Context } from './context';
+import { EXIT } from './errors';
+
+export function describeEntry(e: LedgerEntry): string {
+  if (e.kind === 'RELEASE') {
+    return `${e.releasedAt}  RELEASE   v${e.version}  commit ${e.commit.slice(0, 12)}  ${e.pipelineName}/${e.pipelineExecutionId}  ${e.changeSummary}`;
+  }
+  return `${e.recordedAt}  ROLLBACK  v${e.fromVersion} -> v${e.toVersion}  ${e.outcome}  by ${e.requestedBy}  "${e.reason}"  (${e.pipelineExecutionId})`;
+}
+
+export async function history(ctx: Context, limit: number): Promise<number> {
+  const entries = await ctx.withLedger((l) => l.history(limit));
+  ctx.print({ entries }, () => (entries.length === 0 ? ['The release ledger has no entries yet.'] : entries.map(describeEntry)));
+  return EXIT.OK;
+}
