@@ -1,4 +1,5 @@
 import {
+  ActionExecutionDetail,
   DisableStageTransitionCommand,
   GetPipelineExecutionCommand,
   ListActionExecutionsCommand,
@@ -199,14 +200,14 @@ describe('rollback', () => {
 });
 
 describe('rollback --wait', () => {
-  const action = (stageName: string, actionName: string, status: string, summary?: string) => ({
+  const action = (stageName: string, actionName: string, status: string, summary?: string): ActionExecutionDetail => ({
     stageName,
     actionName,
     status,
     actionExecutionId: `${stageName}-1`,
     startTime: new Date(Date.UTC(2026, 10, 24, 10, ['Source', 'Resolve', 'Approve', 'Deploy', 'Verify', 'Record'].indexOf(stageName))),
     ...(summary ? { output: { executionResult: { externalExecutionSummary: summary } } } : {}),
-  });
+  }) as ActionExecutionDetail;
 
   test('follows the execution with progress and exits 0 when it succeeds', async () => {
     pipeline
