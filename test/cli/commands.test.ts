@@ -106,8 +106,8 @@ describe('status', () => {
       Stacks: [{ StackName: 'NotesStack-prod', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'ApiUrl', OutputValue: healthUrl }] }],
     });
     pipeline.on(GetPipelineStateCommand, { name: 'notes-release' }).resolves(releaseState(true, true));
-    pipeline.on(GetPipelineStateCommand, { name: 'notes-hotfix' }).resolves({ stageStates: [{ stageName: 'Source', latestExecution: { status: 'Succeeded' } }] });
-    pipeline.on(GetPipelineStateCommand, { name: 'notes-rollback' }).resolves({ stageStates: [{ stageName: 'Resolve', latestExecution: { status: 'Succeeded' } }] });
+    pipeline.on(GetPipelineStateCommand, { name: 'notes-hotfix' }).resolves({ stageStates: [{ stageName: 'Source', latestExecution: { status: 'Succeeded', pipelineExecutionId: 'h-1' } }] });
+    pipeline.on(GetPipelineStateCommand, { name: 'notes-rollback' }).resolves({ stageStates: [{ stageName: 'Resolve', latestExecution: { status: 'Succeeded', pipelineExecutionId: 'r-1' } }] });
   });
 
   test('shows the version prod serves (ledger and /health), each pipeline, the paused transition and the waiting approval', async () => {
