@@ -1,0 +1,227 @@
+/**
+ * The release ledger: an append-only record of every release and every rollback of production.
+ *
+ * The release pipeline writes a RELEASE entry after prod is deployed and verified; the rollback
+ * pipeline reads it to find the target and its archived cloud assembly, and writes a ROLLBACK
+ * entry when it is done. Entries are never updated or deleted: every write is conditional on the
+ * key being new, and the table's IAM grants no UpdateItem or DeleteItem.
+ *
+ * Keys (both strings):
+ *   RELEASE   pk = "RELEASE"   sk = "v1.2.3"
+ *   ROLLBACK  pk = "ROLLBACK"  sk = "<pipelineExecutionId>"
+ * Two small partitions are queried whole; a notes service releases a few times a day at most.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+
+export const LEDGER_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+
+export interface ReleaseArtifact {
+  bucket: string;
+  key: string;
+  /** Hex SHA-256 of the archived object, checked before a rollback deploys it. */
+  sha256: string;
+  versionId?: string;
+}
+
+export interface ReleaseRecord {
+  /** Semantic version without the leading `v`, e.g. `1.2.3`. */
+  version: string;
+  commit: string;
+  releasedAt: string;
+  pipelineName: string;
+  pipelineExecutionId: string;
+  artifact: ReleaseArtifact;
+  approvers: string[];
+  changeSummary: string;
+  pullRequestUrl?: string;
+  smokeSummary: string;
+}
+
+export interface RollbackRecord {
+  fromVersion: string;
+  toVersion: string;
+  reason: string;
+  requestedBy: string;
+  pipelineExecutionId: string;
+  recordedAt: string;
+  outcome: 'SUCCEEDED' | 'FAILED';
+}
+
+export type LedgerEntry = ({ kind: 'RELEASE' } & ReleaseRecord) | ({ kind: 'ROLLBACK' } & RollbackRecord);
+
+/** A second, different write for a version that is already released. */
+export class ReleaseAlreadyRecordedError extends Error {
+  constructor(readonly version: string, readonly existing: ReleaseRecord) {
+    super(
+      `Version ${version} is already released (execution ${existing.pipelineExecutionId}, ${existing.releasedAt}). ` +
+        'Bump the version in package.json for a new release.',
+    );
+    this.name = 'ReleaseAlreadyRecordedError';
+  }
+}
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$/;
+
+/** Accepts `1.2.3` or `v1.2.3` and returns `1.2.3`; throws on anything that is not a semantic version. */
+export function normalizeVersion(input: string): string {
+  const v = input.trim().replace(/^v/, '');
+  if (!SEMVER.test(v)) throw new Error(`"${input}" is not a semantic version (MAJOR.MINOR.PATCH, e.g. 1.4.2)`);
+  return v;
+}
+
+/** Orders semantic versions (pre-release suffixes sort before the release, by plain string order). */
+export function compareVersions(a: string, b: string): number {
+  const [ca, pa = ''] = normalizeVersion(a).split('-', 2);
+  const [cb, pb = ''] = normalizeVersion(b).split('-', 2);
+  const na = ca.split('.').map(Number);
+  const nb = cb.split('.').map(Number);
+  for (let i = 0; i < 3; i++) if (na[i] !== nb[i]) return na[i] - nb[i];
+  if (pa === pb) return 0;
+  if (!pa) return 1;
+  if (!pb) return -1;
+  return pa < pb ? -1 : 1;
+}
+
+export class ReleaseLedger {
+  constructor(
+    private readonly client: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /**
+   * Records a release. Immutable: a different record for the same version throws
+   * `ReleaseAlreadyRecordedError`; the same pipeline execution writing again (a retried action)
+   * is accepted as already done.
+   */
+  async recordRelease(record: ReleaseRecord): Promise<void> {
+    const version = normalizeVersion(record.version);
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: 'RELEASE', sk: `v${version}`, kind: 'RELEASE', ...record, version },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      const existing = await this.getRelease(version);
+      if (existing && existing.pipelineExecutionId === record.pipelineExecutionId) return;
+      throw new ReleaseAlreadyRecordedError(version, existing!);
+    }
+  }
+
+  /** Records a rollback; a retried write from the same execution is accepted as already done. */
+  async recordRollback(record: RollbackRecord): Promise<void> {
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            pk: 'ROLLBACK',
+            sk: record.pipelineExecutionId,
+            kind: 'ROLLBACK',
+            ...record,
+            fromVersion: normalizeVersion(record.fromVersion),
+            toVersion: normalizeVersion(record.toVersion),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+    }
+  }
+
+  async getRelease(version: string): Promise<ReleaseRecord | undefined> {
+    const out = await this.client.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: 'RELEASE', sk: `v${normalizeVersion(version)}` }, ConsistentRead: true }),
+    );
+    return out.Item ? toRelease(out.Item) : undefined;
+  }
+
+  /** Every release, newest first (by release time). */
+  async listReleases(): Promise<ReleaseRecord[]> {
+    const items = await this.queryPartition('RELEASE');
+    return items.map(toRelease).sort((a, b) => b.releasedAt.localeCompare(a.releasedAt));
+  }
+
+  /** Every rollback, newest first. */
+  async listRollbacks(): Promise<RollbackRecord[]> {
+    const items = await this.queryPartition('ROLLBACK');
+    return items.map(toRollback).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt));
+  }
+
+  /** Releases and rollbacks together, newest first. */
+  async history(limit?: number): Promise<LedgerEntry[]> {
+    const [releases, rollbacks] = await Promise.all([this.listReleases(), this.listRollbacks()]);
+    const entries: LedgerEntry[] = [
+      ...releases.map((r) => ({ kind: 'RELEASE' as const, ...r })),
+      ...rollbacks.map((r) => ({ kind: 'ROLLBACK' as const, ...r })),
+    ].sort((a, b) => entryTime(b).localeCompare(entryTime(a)));
+    return limit === undefined ? entries : entries.slice(0, limit);
+  }
+
+  /**
+   * The version production runs according to the ledger: the newest release's version, or the
+   * target of a successful rollback recorded after it. Undefined before the first release.
+   */
+  async currentVersion(): Promise<string | undefined> {
+    const entries = await this.history();
+    for (const e of entries) {
+      if (e.kind === 'RELEASE') return e.version;
+      if (e.outcome === 'SUCCEEDED') return e.toVersion;
+    }
+    return undefined;
+  }
+
+  /** The release made before the given version (by release time), or undefined if it is the first. */
+  async previousRelease(version: string): Promise<ReleaseRecord | undefined> {
+    const v = normalizeVersion(version);
+    const releases = await this.listReleases();
+    const index = releases.findIndex((r) => r.version === v);
+    if (index === -1) return undefined;
+    return releases[index + 1];
+  }
+
+  private async queryPartition(pk: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': pk },
+          ExclusiveStartKey: startKey,
+          ConsistentRead: true,
+        }),
+      );
+      items.push(...(out.Items ?? []));
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return items;
+  }
+}
+
+function entryTime(e: LedgerEntry): string {
+  return e.kind === 'RELEASE' ? e.releasedAt : e.recordedAt;
+}
+
+/** The stored item without the ledger's own bookkeeping attributes (pk, sk, kind). */
+function stripKeys(item: Record<string, unknown>): Record<string, unknown> {
+  const rest = { ...item };
+  delete rest.pk;
+  delete rest.sk;
+  delete rest.kind;
+  return rest;
+}
+
+function toRelease(item: Record<string, unknown>): ReleaseRecord {
+  return stripKeys(item) as unknown as ReleaseRecord;
+}
+
+function toRollback(item: Record<string, unknown>): RollbackRecord {
+  return stripKeys(item) as unknown as RollbackRecord;
+}
