@@ -11,8 +11,7 @@ import { ROLLBACK_PIPELINE_NAME } from '../pipeline/rollback-execution';
 /** Names as lib/pipeline/pipeline-stack.ts gives them (a test keeps them equal). */
 export const DEFAULT_PIPELINES = { release: 'notes-release', hotfix: 'notes-hotfix', rollback: ROLLBACK_PIPELINE_NAME } as const;
 export const PIPELINE_STACK = 'NotesPipeline';
-/** The NotesPipeline stack output holding the ledger table name. */
-export const LEDGER_OUTPUT = 'LedgerTableName';
+export { LEDGER_OUTPUT } from '../release/ledger';
 
 export interface Settings {
   region: string;

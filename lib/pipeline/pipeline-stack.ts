@@ -1,20 +1,18 @@
 /**
  * `NotesPipeline`: the release machinery. The release and hotfix pipelines, the release archive
- * bucket, the release ledger table, the pipelines' artifact bucket, and (wired by the lead) the
- * rollback pipeline. Deployed once by hand (`npx cdk deploy NotesPipeline`); afterwards it keeps
- * itself up to date through the release pipeline's SelfUpdate step.
+ * bucket, the release ledger table, the pipelines' artifact bucket, and the rollback
+ * pipeline. Deployed once by hand (`npx cdk deploy NotesPipeline`); afterwards it keeps itself
+ * up to date through the release pipeline's SelfUpdate step.
  */
-import { Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
-import * as codebuild from 'aws-cdk-lib/aws-codebuild';
+import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AppConfig } from '../config';
-import { LEDGER_KEYS } from '../release/ledger';
-import { DeployTarget, deployRoleArn, filePublishingRoleArn } from './bootstrap';
+import { LEDGER_KEYS, LEDGER_OUTPUT } from '../release/ledger';
 import { ReleasePipeline } from './release-pipeline';
-import { BUILD_IMAGE, BUILD_NODE_VERSION } from './steps';
+import { RollbackPipeline } from './rollback-pipeline';
 
 export const PIPELINE_STACK_NAME = 'NotesPipeline';
 export const RELEASE_PIPELINE_NAME = 'notes-release';
@@ -22,17 +20,6 @@ export const HOTFIX_PIPELINE_NAME = 'notes-hotfix';
 
 export interface NotesPipelineStackProps extends StackProps {
   readonly config: AppConfig;
-}
-
-/** What a deploy step needs, so the rollback pipeline deploys exactly the way releases do. */
-export interface DeployProjectSettings {
-  readonly buildImage: codebuild.IBuildImage;
-  readonly nodeVersion: string;
-  readonly encryptionKey: kms.IKey;
-  /** Bootstrap roles of the production target; a deploy role may assume these and nothing else. */
-  readonly prodTarget: DeployTarget;
-  readonly prodDeployRoleArn: string;
-  readonly prodFilePublishingRoleArn: string;
 }
 
 export class NotesPipelineStack extends Stack {
@@ -48,7 +35,7 @@ export class NotesPipelineStack extends Stack {
   readonly pipelineKey: kms.Key;
   readonly releasePipeline: ReleasePipeline;
   readonly hotfixPipeline: ReleasePipeline;
-  readonly deployProjectSettings: DeployProjectSettings;
+  readonly rollbackPipeline: RollbackPipeline;
 
   constructor(scope: Construct, id: string, props: NotesPipelineStackProps) {
     super(scope, id, { stackName: PIPELINE_STACK_NAME, description: 'Notes release, hotfix and rollback pipelines, release archive and ledger', ...props });
@@ -137,26 +124,17 @@ export class NotesPipelineStack extends Stack {
       ],
     });
 
-    const prodTarget: DeployTarget = (() => {
-      const prod = config.environments.find((e) => e.kind === 'production')!;
-      return { account: prod.account, region: prod.region };
-    })();
-    this.deployProjectSettings = {
-      buildImage: BUILD_IMAGE,
-      nodeVersion: BUILD_NODE_VERSION,
-      encryptionKey: this.pipelineKey,
-      prodTarget,
-      prodDeployRoleArn: deployRoleArn(prodTarget),
-      prodFilePublishingRoleArn: filePublishingRoleArn(prodTarget),
-    };
+    // Started only by operators (no trigger). The release pipeline's SelfUpdate deploys this
+    // stack, so a rollback must never start itself on a definition change: see RollbackPipeline.
+    this.rollbackPipeline = new RollbackPipeline(this, 'Rollback', {
+      ...shared,
+      releasePipelineName: this.releasePipeline.pipelineName,
+    });
 
-    // ---------------------------------------------------------------------------------------
-    // ROLLBACK PIPELINE (wired by the lead): `new RollbackPipeline(this, 'Rollback', { config,
-    // ledgerTable: this.ledgerTable, archiveBucket: this.archiveBucket, artifactBucket:
-    // this.artifactBucket, releasePipeline: this.releasePipeline (pipelineName / pipelineArn /
-    // prodStageName), deploy: this.deployProjectSettings })`. Keep restartExecutionOnUpdate off
-    // there: the release pipeline's SelfUpdate deploys this stack, and a rollback must never start
-    // by itself.
-    // ---------------------------------------------------------------------------------------
+    // The operator CLI finds the ledger through this output.
+    new CfnOutput(this, LEDGER_OUTPUT, {
+      value: this.ledgerTable.tableName,
+      description: 'Release ledger table (releases and rollbacks), read by npm run release',
+    });
   }
 }

@@ -15,6 +15,8 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 
 export const LEDGER_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
+/** The NotesPipeline stack output that names the ledger table (the operator CLI reads it). */
+export const LEDGER_OUTPUT = 'LedgerTableName';
 
 export interface ReleaseArtifact {
   bucket: string;

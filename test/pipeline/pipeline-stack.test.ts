@@ -368,6 +368,31 @@ describe('archive bucket and ledger table', () => {
   });
 });
 
+describe('rollback pipeline in the stack', () => {
+  test('the stack holds the release, hotfix and rollback pipelines; only the first two start on pushes', () => {
+    const pipelines = Object.values(resources).filter((r) => r.Type === 'AWS::CodePipeline::Pipeline');
+    expect(pipelines.map((p) => p.Properties.Name).sort()).toEqual(['notes-hotfix', 'notes-release', 'notes-rollback']);
+    const rollback = pipelineNamed('notes-rollback');
+    expect(rollback.Triggers ?? []).toEqual([]);
+    expect(rollback.RestartExecutionOnUpdate).toBe(false);
+    expect((rollback.Variables as { Name: string }[]).map((v) => v.Name)).toEqual(expect.arrayContaining(['TARGET_VERSION', 'REASON']));
+  });
+
+  test('the rollback Resolve step reads the same ledger and archive the release pipeline writes', () => {
+    const resolveRole = actionRoleId('notes-rollback', 'Resolve', 'Resolve');
+    expect(resolveRole).toBeDefined();
+    const fn = Object.values(resources).find(
+      (r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties.Environment ?? {}).includes(logicalIdOf(stack.ledgerTable)) &&
+        JSON.stringify(r.Properties.Environment ?? {}).includes(logicalIdOf(stack.archiveBucket)),
+    );
+    expect(fn).toBeDefined();
+  });
+
+  test('the ledger table name is a stack output, so the operator CLI can find it', () => {
+    template.hasOutput('LedgerTableName', { Value: { Ref: logicalIdOf(stack.ledgerTable) } });
+  });
+});
+
 describe('cdk-nag', () => {
   test('the pipeline stack has no unacknowledged AwsSolutions finding', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'notes-pipeline-nag-'));
