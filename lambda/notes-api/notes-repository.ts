@@ -52,6 +52,12 @@ function isConditionalCheckFailed(err: unknown): boolean {
   return typeof err === 'object' && err !== null && 'name' in err && err.name === 'ConditionalCheckFailedException';
 }
 
+/** How many attempts the SDK made before this error (its retry middleware records it). */
+function sdkAttempts(err: unknown): number {
+  const attempts = (err as { $metadata?: { attempts?: unknown } }).$metadata?.attempts;
+  return typeof attempts === 'number' ? attempts : 1;
+}
+
 /** `#version IN (:v0, :v1, ...)`, adding the values to `values`. */
 function versionCondition(expected: readonly number[], values: Record<string, unknown>): string {
   const names = expected.map((version, i) => {
@@ -245,8 +251,12 @@ export class NotesRepository {
         }),
       );
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return this.failPrecondition(userId, noteId);
-      throw err;
+      if (!isConditionalCheckFailed(err)) throw err;
+      // An SDK retry of a delete whose first attempt landed finds the note gone: that is our own
+      // delete, so the answer is 204, not 404. (Only after a retry; a first attempt that finds
+      // nothing is a genuine 404.)
+      if (sdkAttempts(err) > 1 && !(await this.find(userId, noteId))) return;
+      return this.failPrecondition(userId, noteId);
     }
   }
 

@@ -16,6 +16,7 @@ export const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
   minify: true,
   sourcemap: true,
+  sourcesContent: false,
   platform: 'node',
   target: 'node22',
   format: 'cjs',

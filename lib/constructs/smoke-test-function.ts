@@ -41,6 +41,9 @@ export class SmokeTestFunction extends Construct {
       memorySize: 256,
       // Eleven checks with a 5 s timeout each, plus sign-in and clean-up, well inside this.
       timeout: Duration.minutes(2),
+      // CodePipeline invokes it asynchronously. The handler reports its job exactly once; a Lambda
+      // retry would run the checks again against a job that is already reported (or timed out).
+      retryAttempts: 0,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       environment: {

@@ -283,6 +283,14 @@ describe('smoke test', () => {
     });
   });
 
+  test('a failed smoke run is not retried by Lambda (the job is reported once, by the first run)', () => {
+    const [fnId] = functionNamed(dev, 'notes-dev-smoke-test');
+    dev.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
   test('the smoke-test function may read its secret, sign in on its pool and report pipeline jobs, nothing more', () => {
     // Arrange
     const [, fn] = functionNamed(dev, 'notes-dev-smoke-test');

@@ -1,11 +1,12 @@
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ErrorBody, ListBody, newApi, NoteBody, RunningDynalite, startDynalite, TestApi } from './harness';
 
 /**
  * The SDK retries a request whose response was lost even when the first attempt was applied.
  * For conditional writes the retry then fails its own condition. These tests replay every
- * Put/Update twice (first result dropped, as a lost response would be) and check that the client
- * still gets the right answer.
+ * Put/Update/Delete twice (first result dropped, as a lost response would be; the second attempt's
+ * error carries `$metadata.attempts: 2` as the SDK's retry middleware records it) and check that
+ * the client still gets the right answer.
  */
 let db: RunningDynalite;
 let api: TestApi;
@@ -15,8 +16,14 @@ function replayingClient(): DynamoDBDocumentClient {
   const client = DynamoDBDocumentClient.from(db.client);
   const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
   jest.spyOn(client, 'send').mockImplementation((async (command: unknown) => {
-    if (command instanceof PutCommand || command instanceof UpdateCommand) {
-      await send(command); // applied, but its response is "lost"
+    if (command instanceof PutCommand || command instanceof UpdateCommand || command instanceof DeleteCommand) {
+      await send(command); // applied, but its response is "lost" (an error here is the real answer)
+      try {
+        return await send(command);
+      } catch (err) {
+        (err as { $metadata: { attempts?: number } }).$metadata.attempts = 2;
+        throw err;
+      }
     }
     return send(command);
   }) as never);
@@ -71,5 +78,21 @@ describe('writes retried by the SDK after a lost response', () => {
 
     expect(res.status).toBe(412);
     expect((res.json as ErrorBody).error.code).toBe('PRECONDITION_FAILED');
+  });
+
+  it('a retried delete answers 204 for its own delete, not 404, and the note is gone', async () => {
+    const created = (await api.call({ method: 'POST', path: '/notes', user: ALICE, body: { title: 'bye', content: '' } })).json as NoteBody;
+
+    const res = await api.call({ method: 'DELETE', path: `/notes/${created.noteId}`, user: ALICE });
+
+    expect(res.status).toBe(204);
+    expect((await api.call({ method: 'GET', path: `/notes/${created.noteId}`, user: ALICE })).status).toBe(404);
+  });
+
+  it('deleting a note that does not exist still answers 404', async () => {
+    const res = await api.call({ method: 'DELETE', path: '/notes/01JBMISSINGNOTE00000000000', user: ALICE });
+
+    expect(res.status).toBe(404);
+    expect((res.json as ErrorBody).error.code).toBe('NOT_FOUND');
   });
 });
