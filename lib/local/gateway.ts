@@ -18,10 +18,11 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { PayloadTooLargeError, toErrorResponse } from '../../lambda/notes-api/errors';
+import type { NotesHandler } from '../../lambda/notes-api/app';
 import type { Claims, LocalAuthorizer } from './authorizer';
 
-/** The notes API handler's signature (REST proxy event in, proxy result out). */
-export type NotesHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+/** The notes API handler's signature (REST proxy event in, proxy result out): the real one's. */
+export type { NotesHandler };
 
 export const LOCAL_STAGE = 'local';
 export const LOCAL_FUNCTION_NAME = 'notes-local-api';
