@@ -14,7 +14,7 @@ export interface BuiltApp {
   readonly config: AppConfig;
   readonly release: ReleaseInfo;
   readonly notesStacks: NotesStack[];
-  /** `NotesPipeline`: release, hotfix (and rollback) pipelines, archive, ledger. */
+  /** `NotesPipeline`: release, hotfix and rollback pipelines, archive, ledger. */
   readonly pipelineStack: NotesPipelineStack;
 }
 
