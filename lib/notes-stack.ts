@@ -18,7 +18,7 @@ export interface NotesStackProps extends StackProps {
 /**
  * One environment of the notes service: table, user pool, API, smoke test, alarms. Built from
  * small constructs; the stack only wires them together and publishes the outputs the release
- * pipeline and the README rely on (contract 4).
+ * pipeline and the README rely on.
  */
 export class NotesStack extends Stack {
   readonly table: NotesTable;

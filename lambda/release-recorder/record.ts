@@ -18,7 +18,7 @@ import { normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
 import { CommitSummary, GitHub } from './github';
 import { renderReleaseNotes } from './notes';
 
-/** Where a release's files live in the archive bucket (contract 6). */
+/** Where a release's files live in the archive bucket. */
 export function archivePrefix(version: string): string {
   return `releases/v${normalizeVersion(version)}/`;
 }

@@ -26,7 +26,7 @@ export class NotesPipelineStack extends Stack {
   readonly config: AppConfig;
   /** Release archive: `releases/v<version>/cloud-assembly.zip` and `release-notes.md`. */
   readonly archiveBucket: s3.Bucket;
-  /** The release ledger (contract 6). */
+  /** The release ledger. */
   readonly ledgerTable: dynamodb.Table;
   /** Pipelines' artifact bucket (shared by every pipeline of this stack). */
   readonly artifactBucket: s3.Bucket;

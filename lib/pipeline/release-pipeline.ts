@@ -302,7 +302,7 @@ export class ReleasePipeline extends Construct {
 }
 
 /**
- * The smoke-test Lambda NotesStack deploys in an environment (contract 4: `notes-<env>-smoke-test`),
+ * The smoke-test Lambda NotesStack deploys in an environment (named `notes-<env>-smoke-test`),
  * by name when it lives in the pipeline's account and region (the action then names it plainly),
  * by ARN otherwise.
  */

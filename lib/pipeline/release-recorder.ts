@@ -23,7 +23,7 @@ export interface ReleaseRecorderStepProps {
   readonly repo: string;
 }
 
-/** Key prefix under which releases are archived (contract 6: `releases/v<version>/`). */
+/** Key prefix under which releases are archived (under `releases/v<version>/`). */
 export const ARCHIVE_PREFIX = 'releases/';
 
 /**

@@ -49,12 +49,12 @@ export { ROLLBACK_PIPELINE_NAME } from './rollback-execution';
 
 /** The folder published as the pipeline's source (see its README). */
 export const ROLLBACK_KIT_DIR = path.join(__dirname, 'rollback-kit');
-/** Archived assemblies, as the release recorder writes them (contract 6). */
+/** Archived assemblies, as the release recorder writes them. */
 export const ARCHIVED_ASSEMBLIES = 'releases/*/cloud-assembly.zip';
 
 export interface RollbackPipelineProps {
   readonly config: AppConfig;
-  /** The release ledger (contract 6): read by Resolve, appended to by Record. */
+  /** The release ledger: read by Resolve, appended to by Record. */
   readonly ledgerTable: dynamodb.ITable;
   /** The release archive (`releases/v<version>/cloud-assembly.zip`). */
   readonly archiveBucket: s3.IBucket;
@@ -337,7 +337,7 @@ export class RollbackPipeline extends Construct {
 }
 
 /**
- * The prod smoke-test Lambda NotesStack deploys (contract 4: `notes-<prod>-smoke-test`): by name when
+ * The prod smoke-test Lambda NotesStack deploys (named `notes-<prod>-smoke-test`): by name when
  * prod is in the pipeline's account and region, by ARN otherwise (as the release pipeline does).
  */
 function prodSmokeTestFunction(scope: Construct, config: AppConfig): lambda.IFunction {

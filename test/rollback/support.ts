@@ -11,7 +11,7 @@ export const ARCHIVE_BUCKET = 'notes-archive-bucket';
 
 let counter = 0;
 
-/** Creates an empty ledger table (contract 6 keys) and returns the ledger on it. */
+/** Creates an empty ledger table (the ledger's pk/sk keys) and returns the ledger on it. */
 export async function newLedger(db: RunningDynalite): Promise<{ ledger: ReleaseLedger; tableName: string }> {
   const tableName = `ledger-${process.pid}-${++counter}`;
   await db.client.send(

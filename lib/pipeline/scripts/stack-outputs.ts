@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { exportLines } from './release-version';
 
-/** The outputs every NotesStack declares (contract 4); the deploy action exports each of them. */
+/** The outputs every NotesStack declares; the deploy action exports each of them. */
 export const NOTES_STACK_OUTPUTS = [
   'ApiUrl',
   'UserPoolId',
