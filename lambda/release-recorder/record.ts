@@ -6,14 +6,10 @@
  * Each step that fails throws a message starting with its name.
  */
 import { createHash } from 'crypto';
-import {
-  ActionExecutionDetail,
-  CodePipelineClient,
-  ListActionExecutionsCommand,
-  ListActionExecutionsCommandOutput,
-} from '@aws-sdk/client-codepipeline';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { listActionExecutions } from '../../lib/pipeline/job';
 import { normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
 import { CommitSummary, GitHub } from './github';
 import { renderReleaseNotes } from './notes';
@@ -65,17 +61,7 @@ function step(name: string, err: unknown): Error {
 
 /** Reads this execution's action history: build variables, who approved, what the smoke tests said. */
 export async function executionFacts(client: CodePipelineClient, pipelineName: string, executionId: string): Promise<ExecutionFacts> {
-  const details: ActionExecutionDetail[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out: ListActionExecutionsCommandOutput = await client.send(
-      new ListActionExecutionsCommand({ pipelineName, filter: { pipelineExecutionId: executionId }, nextToken }),
-    );
-    details.push(...(out.actionExecutionDetails ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
-  // Oldest first, so a stage rolled back and run again reports its last run last.
-  details.sort((a, b) => (a.startTime?.getTime() ?? 0) - (b.startTime?.getTime() ?? 0));
+  const details = await listActionExecutions(client, pipelineName, executionId);
 
   const facts: ExecutionFacts = { changeSummary: '', approvals: [], smokeResults: [] };
   for (const d of details) {

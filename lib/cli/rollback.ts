@@ -10,7 +10,8 @@ import {
   ListPipelineExecutionsCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
-import { executionConsoleUrl, listActionExecutions, ROLLBACK_STAGES, ROLLBACK_VARIABLES } from '../pipeline/rollback-execution';
+import { listActionExecutions } from '../pipeline/job';
+import { executionConsoleUrl, ROLLBACK_STAGES, ROLLBACK_VARIABLES } from '../pipeline/rollback-execution';
 import { resolveTarget, RollbackTarget, TargetError } from '../pipeline/rollback-target';
 import { normalizeVersion } from '../release/ledger';
 import { Context } from './context';

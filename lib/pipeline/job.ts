@@ -1,8 +1,18 @@
 /**
- * What the pipeline's own Lambda steps (backup check, release recorder) share: reading the
- * CodePipeline job event and reporting the job's outcome exactly once.
+ * What the pipelines' own Lambda steps (backup check, release recorder, rollback steps) and the
+ * operator CLI share: reading the CodePipeline job event, reporting the job's outcome exactly once,
+ * and reading what each action of an execution did.
+ *
+ * No CDK imports here: the Lambdas and the CLI load this file.
  */
-import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import {
+  ActionExecutionDetail,
+  CodePipelineClient,
+  ListActionExecutionsCommand,
+  ListActionExecutionsCommandOutput,
+  PutJobFailureResultCommand,
+  PutJobSuccessResultCommand,
+} from '@aws-sdk/client-codepipeline';
 
 export interface S3ArtifactLocation {
   bucketName: string;
@@ -100,4 +110,19 @@ export async function runJob(
   } catch (err) {
     log('reporting the job failed', { jobId, error: (err as Error).message });
   }
+}
+
+/** Every action execution of one pipeline execution (all pages), oldest first. */
+export async function listActionExecutions(client: CodePipelineClient, pipelineName: string, executionId: string): Promise<ActionExecutionDetail[]> {
+  const details: ActionExecutionDetail[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out: ListActionExecutionsCommandOutput = await client.send(
+      new ListActionExecutionsCommand({ pipelineName, filter: { pipelineExecutionId: executionId }, nextToken }),
+    );
+    details.push(...(out.actionExecutionDetails ?? []));
+    nextToken = out.nextToken;
+  } while (nextToken);
+  // Oldest first, so a stage rolled back and run again reports its last run last.
+  return details.sort((a, b) => (a.startTime?.getTime() ?? 0) - (b.startTime?.getTime() ?? 0));
 }

@@ -5,13 +5,8 @@
  *
  * No CDK imports here: the Lambdas and the CLI load this file.
  */
-import {
-  ActionExecutionDetail,
-  CodePipelineClient,
-  GetPipelineExecutionCommand,
-  ListActionExecutionsCommand,
-  ListActionExecutionsCommandOutput,
-} from '@aws-sdk/client-codepipeline';
+import { ActionExecutionDetail, CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
+import { listActionExecutions } from './job';
 
 /** Physical name of the rollback pipeline (next to `notes-release` and `notes-hotfix`). */
 export const ROLLBACK_PIPELINE_NAME = 'notes-rollback';
@@ -95,18 +90,6 @@ export async function readExecution(client: CodePipelineClient, pipelineName: st
   };
 }
 
-export async function listActionExecutions(client: CodePipelineClient, pipelineName: string, executionId: string): Promise<ActionExecutionDetail[]> {
-  const details: ActionExecutionDetail[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out: ListActionExecutionsCommandOutput = await client.send(
-      new ListActionExecutionsCommand({ pipelineName, filter: { pipelineExecutionId: executionId }, nextToken }),
-    );
-    details.push(...(out.actionExecutionDetails ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken);
-  return details.sort((a, b) => (a.startTime?.getTime() ?? 0) - (b.startTime?.getTime() ?? 0));
-}
 
 /** The latest run of one action in an execution, if it ran. */
 export function latestRun(actions: ActionExecutionDetail[], step: { stage: string; action: string }): ActionExecutionDetail | undefined {

@@ -2,7 +2,6 @@ import { createServer, IncomingMessage, Server } from 'http';
 import { AddressInfo } from 'net';
 import { createHash } from 'crypto';
 import { CodePipelineClient, ListActionExecutionsCommand, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -75,7 +74,6 @@ afterAll(async () => {
 // --- the ledger, for real, on dynalite ---
 let db: RunningDynalite;
 let ledgerTable: string;
-let tableCounter = 0;
 beforeAll(async () => {
   db = await startDynalite();
 });
@@ -109,25 +107,6 @@ function jobEvent(version = '1.3.0') {
 
 function preconditionFailed(): S3ServiceException {
   return new S3ServiceException({ name: 'PreconditionFailed', $fault: 'client', $metadata: { httpStatusCode: 412 }, message: 'At least one of the pre-conditions you specified did not hold' });
-}
-
-async function newLedgerTable(): Promise<string> {
-  const name = `ledger-recorder-${++tableCounter}`;
-  await db.client.send(
-    new CreateTableCommand({
-      TableName: name,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  return name;
 }
 
 function ledger(): ReleaseLedger {
@@ -164,7 +143,7 @@ beforeEach(async () => {
   refs = {};
   releases = new Set();
   githubToken = 'ghp_test_token';
-  ledgerTable = await newLedgerTable();
+  ledgerTable = await db.createLedgerTable();
   await ledger().recordRelease(previousRelease);
 
   Object.assign(process.env, {

@@ -1,4 +1,3 @@
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import {
   compareVersions,
@@ -13,7 +12,6 @@ import { startDynalite } from '../support/dynalite';
 type Dynalite = Awaited<ReturnType<typeof startDynalite>>;
 
 let db: Dynalite;
-let tableCounter = 0;
 
 beforeAll(async () => {
   db = await startDynalite();
@@ -23,21 +21,7 @@ afterAll(async () => {
 });
 
 async function newLedger(): Promise<{ ledger: ReleaseLedger; tableName: string }> {
-  const tableName = `ledger-${++tableCounter}`;
-  await db.documentClient.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
+  const tableName = await db.createLedgerTable();
   return { ledger: new ReleaseLedger(db.documentClient, tableName), tableName };
 }
 

@@ -3,37 +3,14 @@
  * over HTTP on loopback) and release records shaped like the release recorder writes them.
  */
 import { createHash } from 'crypto';
-import { CreateTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { ReleaseLedger, ReleaseRecord, RollbackRecord } from '../../lib/release/ledger';
 import { RunningDynalite } from '../support/dynalite';
 
 export const ARCHIVE_BUCKET = 'notes-archive-bucket';
 
-let counter = 0;
-
-/** Creates an empty ledger table (the ledger's pk/sk keys) and returns the ledger on it. */
+/** Creates an empty ledger table and returns the ledger on it. */
 export async function newLedger(db: RunningDynalite): Promise<{ ledger: ReleaseLedger; tableName: string }> {
-  const tableName = `ledger-${process.pid}-${++counter}`;
-  await db.client.send(
-    new CreateTableCommand({
-      TableName: tableName,
-      BillingMode: 'PAY_PER_REQUEST',
-      AttributeDefinitions: [
-        { AttributeName: 'pk', AttributeType: 'S' },
-        { AttributeName: 'sk', AttributeType: 'S' },
-      ],
-      KeySchema: [
-        { AttributeName: 'pk', KeyType: 'HASH' },
-        { AttributeName: 'sk', KeyType: 'RANGE' },
-      ],
-    }),
-  );
-  // dynalite answers CreateTable with CREATING and turns ACTIVE on a later tick; writes before that fail.
-  for (let i = 0; i < 200; i++) {
-    const out = await db.client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (out.Table?.TableStatus === 'ACTIVE') break;
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  const tableName = await db.createLedgerTable();
   return { ledger: new ReleaseLedger(db.documentClient, tableName), tableName };
 }
 

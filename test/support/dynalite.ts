@@ -3,6 +3,7 @@ import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { notesTableCreateInput } from '../../lib/notes-table-schema';
+import { LEDGER_KEYS } from '../../lib/release/ledger';
 
 /** A dynalite server running in this process on a free loopback port, with clients pointed at it. */
 export interface RunningDynalite {
@@ -14,6 +15,8 @@ export interface RunningDynalite {
   documentClient: DynamoDBDocumentClient;
   /** Creates a notes table (the production key schema) and returns its name. */
   createNotesTable(name?: string): Promise<string>;
+  /** Creates a release-ledger table (string `pk`/`sk`, as NotesPipeline declares it) and returns its name. */
+  createLedgerTable(name?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -47,6 +50,25 @@ export async function startDynalite(): Promise<RunningDynalite> {
     async createNotesTable(name?: string): Promise<string> {
       const tableName = name ?? `notes-test-${process.pid}-${++tableCounter}`;
       await client.send(new CreateTableCommand(notesTableCreateInput(tableName)));
+      return tableName;
+    },
+    async createLedgerTable(name?: string): Promise<string> {
+      const tableName = name ?? `ledger-test-${process.pid}-${++tableCounter}`;
+      const { partitionKey, sortKey } = LEDGER_KEYS;
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: partitionKey, AttributeType: 'S' },
+            { AttributeName: sortKey, AttributeType: 'S' },
+          ],
+          KeySchema: [
+            { AttributeName: partitionKey, KeyType: 'HASH' },
+            { AttributeName: sortKey, KeyType: 'RANGE' },
+          ],
+        }),
+      );
       return tableName;
     },
     async stop(): Promise<void> {
