@@ -137,6 +137,35 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
   return p;
 }
 
+/**
+ * A step that runs the CDK CLI against the release's cloud assembly through the target's CDK
+ * bootstrap roles: `npm ci` for the locked CLI and our scripts, then `commands` from the source
+ * checkout. Its role may assume the target's deploy and file-publishing roles and nothing else.
+ */
+function assemblyStepProject(scope: Construct, id: string, common: CommonProps, props: {
+  description: string;
+  target: DeployTarget;
+  commands: string[];
+  exportedVariables?: readonly string[];
+  environmentVariables?: Record<string, codebuild.BuildEnvironmentVariable>;
+}): codebuild.PipelineProject {
+  const p = project(scope, id, common, {
+    description: props.description,
+    environmentVariables: props.environmentVariables,
+    buildSpec: {
+      version: '0.2',
+      ...(props.exportedVariables ? { env: { 'exported-variables': [...props.exportedVariables] } } : {}),
+      phases: {
+        install: install(),
+        build: { commands: [`cd ${SOURCE_DIR}`, ...props.commands] },
+      },
+      cache: { paths: ['/root/.npm/**/*'] },
+    },
+  });
+  p.addToRolePolicy(assumeBootstrapRolesStatement(props.target));
+  return p;
+}
+
 export interface DeployProjectProps extends CommonProps {
   readonly stackName: string;
   readonly target: DeployTarget;
@@ -148,27 +177,16 @@ export interface DeployProjectProps extends CommonProps {
  * deploy and file-publishing roles and nothing else.
  */
 export function deployProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
-  const p = project(scope, id, props, {
+  return assemblyStepProject(scope, id, props, {
     description: `Deploys ${props.stackName} from the release's cloud assembly`,
-    buildSpec: {
-      version: '0.2',
-      env: { 'exported-variables': [...DEPLOY_VARIABLES] },
-      phases: {
-        install: install(),
-        build: {
-          commands: [
-            `cd ${SOURCE_DIR}`,
-            `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json`,
-            `npx tsx lib/pipeline/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
-            '. ./.pipeline/outputs.env',
-          ],
-        },
-      },
-      cache: { paths: ['/root/.npm/**/*'] },
-    },
+    target: props.target,
+    exportedVariables: DEPLOY_VARIABLES,
+    commands: [
+      `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json`,
+      `npx tsx lib/pipeline/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
+      '. ./.pipeline/outputs.env',
+    ],
   });
-  p.addToRolePolicy(assumeBootstrapRolesStatement(props.target));
-  return p;
 }
 
 /**
@@ -178,27 +196,16 @@ export function deployProject(scope: Construct, id: string, props: DeployProject
  * action's ALLOW_STATEFUL_CHANGE (the pipeline variable) is `true`. Same role as a deploy.
  */
 export function statefulGuardProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
-  const p = project(scope, id, props, {
+  return assemblyStepProject(scope, id, props, {
     description: `Refuses changes that remove or replace stateful resources of ${props.stackName}`,
+    target: props.target,
     environmentVariables: { ALLOW_STATEFUL_CHANGE: { value: 'false' } },
-    buildSpec: {
-      version: '0.2',
-      phases: {
-        install: install(),
-        build: {
-          commands: [
-            `cd ${SOURCE_DIR}`,
-            'CHANGE_SET="notes-guard-$CODEBUILD_BUILD_NUMBER"',
-            `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --no-execute --change-set-name "$CHANGE_SET"`,
-            `npx tsx lib/pipeline/scripts/stateful-guard.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE"`,
-          ],
-        },
-      },
-      cache: { paths: ['/root/.npm/**/*'] },
-    },
+    commands: [
+      'CHANGE_SET="notes-guard-$CODEBUILD_BUILD_NUMBER"',
+      `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --no-execute --change-set-name "$CHANGE_SET"`,
+      `npx tsx lib/pipeline/scripts/stateful-guard.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE"`,
+    ],
   });
-  p.addToRolePolicy(assumeBootstrapRolesStatement(props.target));
-  return p;
 }
 
 export interface SelfUpdateProjectProps extends CommonProps {
@@ -213,22 +220,9 @@ export interface SelfUpdateProjectProps extends CommonProps {
  * runs the new definition.
  */
 export function selfUpdateProject(scope: Construct, id: string, props: SelfUpdateProjectProps): codebuild.PipelineProject {
-  const p = project(scope, id, props, {
+  return assemblyStepProject(scope, id, props, {
     description: `Updates ${props.pipelineStackName} from the release's cloud assembly when its definition changed`,
-    buildSpec: {
-      version: '0.2',
-      phases: {
-        install: install(),
-        build: {
-          commands: [
-            `cd ${SOURCE_DIR}`,
-            `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.pipelineStackName} --exclusively --require-approval never`,
-          ],
-        },
-      },
-      cache: { paths: ['/root/.npm/**/*'] },
-    },
+    target: props.target,
+    commands: [`npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.pipelineStackName} --exclusively --require-approval never`],
   });
-  p.addToRolePolicy(assumeBootstrapRolesStatement(props.target));
-  return p;
 }
