@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createNotesApi, NotesApiDeps, NotesHandler } from '../../lambda/notes-api/app';
+import type { Note } from '../../lambda/notes-api/notes-repository';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
 import { apiEvent, lambdaContext, RequestSpec } from './events';
 
@@ -20,15 +21,8 @@ export interface ErrorBody {
   error: { code: string; message: string; details?: { issues?: { field: string; message: string }[]; requestId?: string } };
 }
 
-export interface NoteBody {
-  noteId: string;
-  title: string;
-  content: string;
-  tags: string[];
-  createdAt: string;
-  updatedAt: string;
-  version: number;
-}
+/** A note as the API returns it. */
+export type NoteBody = Note;
 
 export interface ListBody {
   items: NoteBody[];
