@@ -15,7 +15,7 @@ import { environmentStageName } from '../../lib/pipeline/release-pipeline';
 import { ROLLBACK_PIPELINE_NAME } from '../../lib/pipeline/rollback-pipeline';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
-import { newLedger, rollbackRecord, threeReleases } from '../rollback/support';
+import { newLedger, rollbackRecord, threeReleases } from '../support/ledger';
 import { awsError, cli, cloudformation, pipeline, pipelineCalls, resetMocks, sts } from './support';
 
 let db: RunningDynalite;

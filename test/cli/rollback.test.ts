@@ -10,7 +10,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import 'aws-sdk-client-mock-jest';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
-import { newLedger, threeReleases } from '../rollback/support';
+import { newLedger, threeReleases } from '../support/ledger';
 import { awsError, captureIo, cli, OPERATOR, pipeline, pipelineCalls, resetMocks, sts } from './support';
 
 let db: RunningDynalite;

@@ -3,11 +3,10 @@ import {
   compareVersions,
   normalizeVersion,
   ReleaseAlreadyRecordedError,
-  ReleaseLedger,
   ReleaseRecord,
-  RollbackRecord,
 } from '../../lib/release/ledger';
 import { startDynalite } from '../support/dynalite';
+import { newLedger as createLedger, releaseRecord, rollbackRecord } from '../support/ledger';
 
 type Dynalite = Awaited<ReturnType<typeof startDynalite>>;
 
@@ -20,36 +19,11 @@ afterAll(async () => {
   await db?.stop();
 });
 
-async function newLedger(): Promise<{ ledger: ReleaseLedger; tableName: string }> {
-  const tableName = await db.createLedgerTable();
-  return { ledger: new ReleaseLedger(db.documentClient, tableName), tableName };
-}
-
-function release(version: string, releasedAt: string, executionId = `exec-${version}`): ReleaseRecord {
-  return {
-    version,
-    commit: `c0ffee${version.replace(/\./g, '')}`,
-    releasedAt,
-    pipelineName: 'notes-release',
-    pipelineExecutionId: executionId,
-    artifact: { bucket: 'archive', key: `releases/v${version}/cloud-assembly.zip`, sha256: 'a'.repeat(64) },
-    approvers: ['alice'],
-    changeSummary: `changes in ${version}`,
-    smokeSummary: 'all 11 checks passed',
-  };
-}
-
-function rollback(fromVersion: string, toVersion: string, recordedAt: string, outcome: RollbackRecord['outcome'] = 'SUCCEEDED'): RollbackRecord {
-  return {
-    fromVersion,
-    toVersion,
-    reason: 'errors after release',
-    requestedBy: 'arn:aws:sts::123456789012:assumed-role/ops/bob',
-    pipelineExecutionId: `rb-${recordedAt}`,
-    recordedAt,
-    outcome,
-  };
-}
+const newLedger = () => createLedger(db);
+const release = (version: string, releasedAt: string, pipelineExecutionId = `exec-${version}`): ReleaseRecord =>
+  releaseRecord(version, releasedAt, { pipelineExecutionId });
+const rollback = rollbackRecord;
+const COMMIT_1_0_0 = releaseRecord('1.0.0', '').commit;
 
 describe('release ledger', () => {
   it('reads back a recorded release by version, with or without the v prefix', async () => {
@@ -59,7 +33,7 @@ describe('release ledger', () => {
     const byPlain = await ledger.getRelease('1.0.0');
     const byTag = await ledger.getRelease('v1.0.0');
 
-    expect(byPlain).toMatchObject({ version: '1.0.0', commit: 'c0ffee100', artifact: { key: 'releases/v1.0.0/cloud-assembly.zip' } });
+    expect(byPlain).toMatchObject({ version: '1.0.0', commit: COMMIT_1_0_0, artifact: { key: 'releases/v1.0.0/cloud-assembly.zip' } });
     expect(byTag).toEqual(byPlain);
   });
 
@@ -71,7 +45,7 @@ describe('release ledger', () => {
 
     await expect(second).rejects.toThrow(ReleaseAlreadyRecordedError);
     await expect(second).rejects.toThrow(/1\.0\.0 is already released \(execution exec-a/);
-    expect((await ledger.getRelease('1.0.0'))?.commit).toBe('c0ffee100');
+    expect((await ledger.getRelease('1.0.0'))?.commit).toBe(COMMIT_1_0_0);
   });
 
   it('accepts a retried write from the same pipeline execution without changing the record', async () => {

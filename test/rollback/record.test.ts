@@ -13,7 +13,7 @@ import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambda/rollback-record/index';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
-import { newLedger, threeReleases } from './support';
+import { newLedger, threeReleases } from '../support/ledger';
 
 const pipeline = mockClient(CodePipelineClient);
 const sns = mockClient(SNSClient);

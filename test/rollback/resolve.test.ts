@@ -12,7 +12,7 @@ import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambda/rollback-resolve/index';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
-import { ARCHIVE_BUCKET, assemblyBytes, newLedger, releaseRecord, rollbackRecord, sha256, threeReleases } from './support';
+import { ARCHIVE_BUCKET, assemblyBytes, newLedger, releaseRecord, rollbackRecord, sha256, threeReleases } from '../support/ledger';
 
 const pipeline = mockClient(CodePipelineClient);
 const s3 = mockClient(S3Client);

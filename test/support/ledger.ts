@@ -1,10 +1,10 @@
 /**
- * Shared by the rollback, CLI and restore tests: a release ledger on dynalite (a real DynamoDB
+ * Shared by the ledger, rollback and CLI tests: a release ledger on dynalite (a real DynamoDB
  * over HTTP on loopback) and release records shaped like the release recorder writes them.
  */
 import { createHash } from 'crypto';
 import { ReleaseLedger, ReleaseRecord, RollbackRecord } from '../../lib/release/ledger';
-import { RunningDynalite } from '../support/dynalite';
+import { RunningDynalite } from './dynalite';
 
 export const ARCHIVE_BUCKET = 'notes-archive-bucket';
 
