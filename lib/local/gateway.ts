@@ -16,6 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { PayloadTooLargeError, toErrorResponse } from '../../lambda/notes-api/errors';
 import type { NotesHandler } from '../../lambda/notes-api/app';
@@ -260,6 +261,24 @@ function isProxyResult(value: unknown): value is APIGatewayProxyResult {
   if (typeof value !== 'object' || value === null) return false;
   const r = value as Record<string, unknown>;
   return Number.isInteger(r.statusCode) && (r.body === undefined || r.body === null || typeof r.body === 'string');
+}
+
+/**
+ * Answers a request Node's HTTP parser refused before any listener saw it (an unknown method, a
+ * malformed request line or header) with a JSON 400 that says why, instead of Node's bare 400.
+ * Register it as the server's `clientError` listener.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const body = JSON.stringify({ message: `${reason}: the HTTP request could not be parsed (${err.code ?? 'unknown error'})` });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Creates the request listener for the local API server. */

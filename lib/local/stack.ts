@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { createLocalAuthorizer, type LocalAuthorizer } from './authorizer';
 import { startLocalCognito, type LocalCognito } from './cognito';
 import { startLocalDynamo, type LocalDynamo } from './dynamo';
-import { createGatewayListener, type NotesHandler } from './gateway';
+import { answerClientError, createGatewayListener, type NotesHandler } from './gateway';
 import { closeServer, httpUrl, listen, LocalStackError } from './net';
 import { ensureLocalPool } from './pool';
 import { processAlive, readState, writeState, type LocalStackState } from './state';
@@ -147,6 +147,7 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
         log,
       }),
     );
+    server.on('clientError', answerClientError);
     const apiPort = await listen(server, host, opts.apiPort ?? 0, 'Local API', '--port');
     const apiUrl = `${httpUrl(host, apiPort)}/`;
 

@@ -45,12 +45,13 @@ export function violations(world: FuzzWorld, req: HostileRequest, res: RawRespon
   if (res.status < 100) out.push(`no valid status (${res.status})`);
 
   const json = tryJson(res.body);
-  // Node's HTTP parser refuses methods it does not know (`FOO`, lower-case `get`) with a bare 400
-  // before any code of ours runs; API Gateway's edge likewise refuses them. Not an API answer.
-  const parserRejected = !KNOWN_METHODS.has(req.method) && res.status === 400 && res.body === '';
-  if (method !== 'HEAD' && res.status >= 400 && !parserRejected) {
+  // Node's HTTP parser refuses methods it does not know (`FOO`, lower-case `get`) before the
+  // gateway's listener runs; the gateway's clientError answer is a 400 in its own `{message}` shape
+  // (API Gateway's edge likewise refuses such requests itself).
+  const parserRejected = !KNOWN_METHODS.has(req.method) && res.status === 400;
+  if (method !== 'HEAD' && res.status >= 400) {
     if (json === undefined) out.push(`error body is not JSON: ${JSON.stringify(res.body.slice(0, 200))}`);
-    else if (GATEWAY_ERROR_STATUSES.has(res.status)) {
+    else if (GATEWAY_ERROR_STATUSES.has(res.status) || parserRejected) {
       if (!isGatewayError(json) && !isHandlerError(json)) out.push(`${res.status} without a message: ${res.body.slice(0, 200)}`);
     } else if (!isHandlerError(json)) out.push(`${res.status} not in the {error:{code,message}} shape: ${res.body.slice(0, 200)}`);
   }

@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { startLocalStack, type LocalStack, type NotesHandler } from '../../lib/local/stack';
 import { createUser, getIdToken } from '../../lib/local/users';
 import { call, PASSWORD, tempDataDir, uniqueEmail } from './support';
@@ -139,5 +140,33 @@ test('the handler is not called when the authorizer refuses the request', async 
   const res = await call(stack.apiUrl, 'DELETE', '/notes/x', { token: 'garbage' });
 
   expect(res.status).toBe(401);
+  expect(received).toBeUndefined();
+});
+
+/** Writes raw bytes to the API port and returns everything the server sends back. */
+function rawExchange(bytes: string): Promise<string> {
+  const url = new URL(stack.apiUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname, () => socket.write(bytes));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    socket.on('error', reject);
+  });
+}
+
+test.each([
+  ['an unknown method', 'BREW /notes HTTP/1.1\r\nHost: x\r\n\r\n'],
+  ['a malformed request line', 'GET /notes HTTP/9\r\n\r\n'],
+  ['a header without a colon', 'GET /health HTTP/1.1\r\nHost: x\r\nbroken header\r\n\r\n'],
+])('a request Node cannot parse (%s) gets a JSON 400 that says why, and never reaches the handler', async (_name, bytes) => {
+  // Act
+  const answer = await rawExchange(bytes);
+
+  // Assert
+  const [head, body] = answer.split('\r\n\r\n');
+  expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request/);
+  expect(head).toMatch(/content-type: application\/json/i);
+  expect(JSON.parse(body)).toEqual({ message: expect.stringMatching(/^Bad Request: the HTTP request could not be parsed \(HPE_[A-Z_]+\)$/) });
   expect(received).toBeUndefined();
 });

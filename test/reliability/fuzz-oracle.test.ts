@@ -29,6 +29,7 @@ describe('the fuzz oracle', () => {
     ['a 502 from the gateway', req(), res(502, { message: 'Internal server error' })],
     ['a 400 in the gateway shape', req({ method: 'POST' }), res(400, { message: 'bad' })],
     ['a 404 that is not JSON', req({ path: '/notes/x' }), res(404, 'Not Found')],
+    ["a bare 400 for a method Node's parser does not know", req({ method: 'FOO' }), res(400, '')],
     ['an error without a code', req(), res(400, { error: { message: 'no code' } })],
     ['a 200 that is not JSON', req(), res(200, '<html>')],
     ['a /notes route served to an anonymous caller', req({ sender: 'anonymous' }), res(200, { items: [] })],
@@ -45,7 +46,7 @@ describe('the fuzz oracle', () => {
     ['the gateway 401', req({ sender: 'forged' }), res(401, { message: 'Unauthorized' })],
     ['the gateway 403 for an unknown path', req({ path: '/nope' }), res(403, { message: 'Missing Authentication Token' })],
     ['an open /health to anyone, even via a dot-segment', req({ sender: 'anonymous', path: '/notes/../health' }), res(200, { status: 'ok' })],
-    ["Node's bare 400 for a method it does not know", req({ method: 'FOO' }), res(400, '')],
+    ["the gateway's 400 for a method Node's parser does not know", req({ method: 'FOO' }), res(400, { message: 'Bad Request: the HTTP request could not be parsed (HPE_INVALID_METHOD)' })],
     ['an empty 204 to the attacker', req({ method: 'DELETE', path: '/notes/01JATTACKER0000000000000000' }), res(204, '')],
   ])('accepts %s', (_name, request, response) => {
     expect(violations(world, request, response)).toEqual([]);
