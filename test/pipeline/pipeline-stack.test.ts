@@ -378,14 +378,12 @@ describe('rollback pipeline in the stack', () => {
     expect((rollback.Variables as { Name: string }[]).map((v) => v.Name)).toEqual(expect.arrayContaining(['TARGET_VERSION', 'REASON']));
   });
 
-  test('the rollback Resolve step reads the same ledger and archive the release pipeline writes', () => {
-    const resolveRole = actionRoleId('notes-rollback', 'Resolve', 'Resolve');
-    expect(resolveRole).toBeDefined();
-    const fn = Object.values(resources).find(
-      (r) => r.Type === 'AWS::Lambda::Function' && JSON.stringify(r.Properties.Environment ?? {}).includes(logicalIdOf(stack.ledgerTable)) &&
-        JSON.stringify(r.Properties.Environment ?? {}).includes(logicalIdOf(stack.archiveBucket)),
-    );
-    expect(fn).toBeDefined();
+  test('the rollback steps read and append to the same ledger and archive the release pipeline writes', () => {
+    const env = (fn: { node: { defaultChild?: unknown } }) =>
+      (resources[logicalIdOf(fn)].Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const ledger = { Ref: logicalIdOf(stack.ledgerTable) };
+    expect(env(stack.rollbackPipeline.resolveFunction)).toMatchObject({ LEDGER_TABLE: ledger, ARCHIVE_BUCKET: { Ref: logicalIdOf(stack.archiveBucket) } });
+    expect(env(stack.rollbackPipeline.recordFunction)).toMatchObject({ LEDGER_TABLE: ledger, RELEASE_PIPELINE_NAME: 'notes-release' });
   });
 
   test('the ledger table name is a stack output, so the operator CLI can find it', () => {
