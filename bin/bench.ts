@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench -- [--with-slow] [--write] [--quick] [--only bundles,cold,warm,http,synth,tests]');
+    console.log('usage: npm run bench -- [--with-slow] [--write] [--quick] [--only bundles,cold,warm,http,synth,tests,reliability]');
     return;
   }
   const only = values.only ? (values.only.split(',') as Section[]) : SECTIONS.filter((s) => (s !== 'tests' && s !== 'reliability') || values['with-slow']);

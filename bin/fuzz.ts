@@ -59,7 +59,7 @@ async function main(): Promise<number> {
     keepAliveAgent.destroy();
     await t.dispose();
   }
-  console.log(bad === 0 ? 'fuzz: OK' : `fuzz: ${bad} problems (replay with --seed ${seed})`);
+  console.log(bad === 0 ? 'fuzz: OK' : `fuzz: ${bad} problems (replay with --seed=${seed})`);
   return bad === 0 ? 0 : 1;
 }
 

@@ -40,7 +40,7 @@ Output:
 
 Examples:
   npm run smoke -- --local --username smoke@example.com --password 'Local-Pass-123!'
-  npm run smoke -- --api-url https://abc.execute-api.eu-west-1.amazonaws.com/prod/ \\
+  npm run smoke -- --api-url https://abc.execute-api.eu-west-1.amazonaws.com/v1/ \\
     --expected-version 1.2.3 --token "$(cat token.txt)"
 `;
 
