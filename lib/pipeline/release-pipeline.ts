@@ -13,6 +13,8 @@ import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -77,6 +79,8 @@ export class ReleasePipeline extends Construct {
   readonly prodStageName: string;
   /** The notification topics of the approvals, by action name. */
   readonly approvalTopics: Record<string, sns.Topic> = {};
+  /** Failed executions (a refused build, a failed smoke test, a prod stage rolled back): approvers and ops owners. */
+  readonly failureTopic: sns.Topic;
   /** Deploy projects by environment name (their roles may assume only the bootstrap roles). */
   readonly deployProjects: Record<string, codebuild.PipelineProject> = {};
   readonly buildProject: codebuild.PipelineProject;
@@ -260,6 +264,33 @@ export class ReleasePipeline extends Construct {
     });
     this.pipelineName = props.pipelineName;
     this.pipelineArn = Arn.format({ service: 'codepipeline', resource: props.pipelineName }, stack);
+
+    // A release that stops must not stop silently: every failed execution e-mails the approvers and
+    // the ops owners with the pipeline, the execution and where to read which check failed.
+    this.failureTopic = new sns.Topic(this, 'FailureTopic', {
+      displayName: `Notes ${props.buildKind}: pipeline execution failed`,
+      masterKey: props.encryptionKey,
+      enforceSSL: true,
+    });
+    for (const email of new Set([...config.pipeline.approverEmails, ...config.pipeline.opsOwnerEmails])) {
+      this.failureTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    }
+    const executionId = events.EventField.fromPath('$.detail.execution-id');
+    this.pipeline.onStateChange('NotifyFailedExecution', {
+      description: `E-mails approvers and ops owners when an execution of ${props.pipelineName} fails`,
+      eventPattern: { detail: { state: ['FAILED'] } },
+      // EventBridge publishes through a role of its own (sns:Publish on this topic, the key for it)
+      // rather than a topic policy open to every EventBridge rule.
+      target: new targets.SnsTopic(this.failureTopic, {
+        authorizeUsingRole: true,
+        message: events.RuleTargetInput.fromText(
+          `${props.pipelineName} execution ${executionId} FAILED at ${events.EventField.time}. ` +
+            'The failed action names the check that stopped it (a failed prod stage has already rolled back). ' +
+            `Details: https://${stack.region}.console.aws.amazon.com/codesuite/codepipeline/pipelines/${props.pipelineName}/executions/${executionId}/timeline?region=${stack.region} ` +
+            'or npm run release -- status.',
+        ),
+      }),
+    });
 
     // The CloudWatchAlarm rule runs as the pipeline role: it may read that one alarm.
     this.pipeline.role.addToPrincipalPolicy(

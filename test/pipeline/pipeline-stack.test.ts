@@ -368,6 +368,44 @@ describe('archive bucket and ledger table', () => {
   });
 });
 
+describe('failure notifications', () => {
+  test.each([
+    ['notes-release', () => stack.releasePipeline],
+    ['notes-hotfix', () => stack.hotfixPipeline],
+  ])('a failed execution of %s e-mails the approvers and ops owners, naming the execution and where to look', (name, pipelineOf) => {
+    // Arrange
+    const topicId = logicalIdOf(pipelineOf().failureTopic);
+    const rules = Object.values(resources).filter(
+      (r) => r.Type === 'AWS::Events::Rule' && JSON.stringify((r.Properties.Targets as { Arn: unknown }[])[0].Arn) === JSON.stringify({ Ref: topicId }),
+    );
+
+    // Assert: one rule, on this pipeline's FAILED executions
+    expect(rules).toHaveLength(1);
+    const rule = rules[0].Properties as { EventPattern: Json; Targets: { InputTransformer: { InputTemplate: string }; RoleArn: unknown }[] };
+    expect(rule.EventPattern).toMatchObject({
+      source: ['aws.codepipeline'],
+      'detail-type': ['CodePipeline Pipeline Execution State Change'],
+      detail: { state: ['FAILED'] },
+      resources: [{ 'Fn::Join': ['', expect.arrayContaining([{ Ref: logicalIdOf(pipelineOf().pipeline) }])] }],
+    });
+    expect(rule.Targets[0].InputTransformer.InputTemplate).toContain(`${name} execution <detail-execution-id> FAILED`);
+    expect(rule.Targets[0].InputTransformer.InputTemplate).toContain(`/pipelines/${name}/executions/<detail-execution-id>/timeline`);
+    // the topic is encrypted and its subscribers are both groups
+    expect(resources[topicId].Properties.KmsMasterKeyId).toBeDefined();
+    const endpoints = Object.values(resources)
+      .filter((r) => r.Type === 'AWS::SNS::Subscription' && JSON.stringify(r.Properties.TopicArn) === JSON.stringify({ Ref: topicId }))
+      .map((r) => r.Properties.Endpoint)
+      .sort();
+    expect(endpoints).toEqual(['ops@example.com', 'release-approvers@example.com']);
+    // EventBridge publishes through a role that may publish to this topic only (and use its key)
+    const roleId = (rule.Targets[0].RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    expect(statementsOfRole(roleId).map((st) => [st.Action, st.Resource])).toEqual([
+      ['sns:Publish', { Ref: topicId }],
+      [['kms:Decrypt', 'kms:GenerateDataKey*'], { 'Fn::GetAtt': [logicalIdOf(stack.pipelineKey), 'Arn'] }],
+    ]);
+  });
+});
+
 describe('rollback pipeline in the stack', () => {
   test('the stack holds the release, hotfix and rollback pipelines; only the first two start on pushes', () => {
     const pipelines = Object.values(resources).filter((r) => r.Type === 'AWS::CodePipeline::Pipeline');
