@@ -7,19 +7,20 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { startLocalStack, type LocalStack, type NotesHandler } from '../../lib/local/stack';
 import { createUser, getIdToken } from '../../lib/local/users';
-import { call, PASSWORD, tempDataDir, uniqueEmail } from './support';
+import { call, decodePayload, PASSWORD, tempDataDir, uniqueEmail } from './support';
 
 let stack: LocalStack;
 let data: ReturnType<typeof tempDataDir>;
 let token: string;
 let sub: string;
 let received: APIGatewayProxyEvent | undefined;
-let behaviour: 'echo' | 'throw' | 'garbage' = 'echo';
+let behaviour: 'echo' | 'throw' | 'garbage' | 'hang' = 'echo';
 
 const handler: NotesHandler = async (event) => {
   received = event;
   if (behaviour === 'throw') throw new Error('boom');
   if (behaviour === 'garbage') return { not: 'a proxy result' } as unknown as { statusCode: number; body: string };
+  if (behaviour === 'hang') return new Promise<never>(() => undefined);
   return { statusCode: 200, headers: { 'Content-Type': 'application/json', 'X-Echo': 'yes' }, body: JSON.stringify({ body: event.body }) };
 };
 
@@ -39,6 +40,10 @@ afterAll(async () => {
 beforeEach(() => {
   behaviour = 'echo';
   received = undefined;
+});
+
+afterEach(() => {
+  jest.useRealTimers();
 });
 
 /** Sends a body in two chunks split inside a multi-byte character. */
@@ -91,6 +96,38 @@ test('the handler receives the REST proxy event: resource, path parameters, mult
   expect(Object.values(claims).every((v) => typeof v === 'string')).toBe(true);
 });
 
+test('exp and iat reach the handler as API Gateway renders them: UTC date text for the token\'s times', async () => {
+  const asGatewayDate = (epochSeconds: number): string => {
+    const [day, date, month, year, time] = new Date(epochSeconds * 1000).toUTCString().replace(',', '').split(' '); // Tue 24 Nov 2026 09:56:22 GMT
+    return `${day} ${month} ${date} ${time} UTC ${year}`;
+  };
+  const { exp, iat } = decodePayload(token) as { exp: number; iat: number };
+
+  await call(stack.apiUrl, 'GET', '/notes', { token });
+
+  const claims = received?.requestContext.authorizer?.claims as Record<string, string>;
+  expect(claims.exp).toBe(asGatewayDate(exp));
+  expect(claims.iat).toBe(asGatewayDate(iat));
+});
+
+test('a repeated header reaches the handler with every value in multiValueHeaders and the last one in headers', async () => {
+  const url = new URL('notes', stack.apiUrl);
+  await new Promise<void>((resolve, reject) => {
+    const req = request(
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'GET', headers: { Authorization: token, 'X-Repeated': ['first', 'second'] } },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+
+  expect(received?.multiValueHeaders['X-Repeated']).toEqual(['first', 'second']);
+  expect(received?.headers['X-Repeated']).toBe('second');
+});
+
 test('GET /health reaches the handler without a token and without claims', async () => {
   const res = await call(stack.apiUrl, 'GET', '/health');
 
@@ -136,6 +173,34 @@ test('a handler that returns something other than a proxy result gets 502', asyn
   expect(res.status).toBe(502);
 });
 
+test('a handler that has not answered after API Gateway\'s 29 s integration timeout gets 504', async () => {
+  // Arrange: the handler never answers; only the gateway's timers are faked, sockets stay real.
+  behaviour = 'hang';
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'hrtime', 'performance', 'Date'] });
+  try {
+    const pending = call(stack.apiUrl, 'GET', '/notes', { token });
+    while (received === undefined) await new Promise((r) => setImmediate(r));
+
+    // Act
+    jest.advanceTimersByTime(29_000);
+    const res = await pending;
+
+    // Assert
+    expect(res.status).toBe(504);
+    expect(res.json).toEqual({ message: 'Endpoint request timed out' });
+  } finally {
+    jest.useRealTimers();
+  }
+});
+
+test('a body over maxBodyBytes is refused by the gateway with 413 in the API error shape, before the handler sees it', async () => {
+  const res = await call(stack.apiUrl, 'POST', '/notes', { token, body: 'x'.repeat(262_144 + 1), headers: { 'Content-Type': 'text/plain' } });
+
+  expect(res.status).toBe(413);
+  expect(res.json).toMatchObject({ error: { code: 'PAYLOAD_TOO_LARGE', details: { maxBytes: 262_144 } } });
+  expect(received).toBeUndefined();
+});
+
 test('the handler is not called when the authorizer refuses the request', async () => {
   const res = await call(stack.apiUrl, 'DELETE', '/notes/x', { token: 'garbage' });
 
@@ -168,5 +233,14 @@ test.each([
   expect(head).toMatch(/^HTTP\/1\.1 400 Bad Request/);
   expect(head).toMatch(/content-type: application\/json/i);
   expect(JSON.parse(body)).toEqual({ message: expect.stringMatching(/^Bad Request: the HTTP request could not be parsed \(HPE_[A-Z_]+\)$/) });
+  expect(received).toBeUndefined();
+});
+
+test('a request whose headers are larger than Node accepts gets a JSON 431 and never reaches the handler', async () => {
+  const answer = await rawExchange(`GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(64 * 1024)}\r\n\r\n`);
+
+  const [head, body] = answer.split('\r\n\r\n');
+  expect(head).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large/);
+  expect(JSON.parse(body)).toEqual({ message: expect.stringContaining('(HPE_HEADER_OVERFLOW)') });
   expect(received).toBeUndefined();
 });

@@ -6,8 +6,8 @@
 import { createServer, type Server } from 'node:net';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { PortInUseError, startLocalStack } from '../../lib/local/stack';
-import { readState } from '../../lib/local/state';
+import { LocalStackError, PortInUseError, startLocalStack } from '../../lib/local/stack';
+import { readState, writeState } from '../../lib/local/state';
 import { createUser, getIdToken } from '../../lib/local/users';
 import { call, PASSWORD, tempDataDir, uniqueEmail } from './support';
 
@@ -129,6 +129,43 @@ describe('ports in use', () => {
       expect(health.status).toBe(200);
     } finally {
       busy.server.close();
+      data.remove();
+    }
+  });
+});
+
+describe('refused starts', () => {
+  test('a data directory that a running stack in another live process uses is refused, naming that process and its API URL', async () => {
+    // Arrange: local-stack.json says a stack runs there, in a process that is alive (Jest's parent).
+    const data = tempDataDir('in-use');
+    const other = { pid: process.ppid, apiUrl: 'http://127.0.0.1:3999/' };
+    writeState(data.dir, {
+      region: 'local',
+      tableName: 'notes-local',
+      running: { ...other, cognitoEndpoint: 'http://127.0.0.1:1', dynamoEndpoint: 'http://127.0.0.1:2', startedAt: new Date().toISOString() },
+    });
+    try {
+      // Act
+      const attempt = startLocalStack({ dataDir: data.dir });
+
+      // Assert
+      await expect(attempt).rejects.toBeInstanceOf(LocalStackError);
+      await expect(attempt).rejects.toThrow(new RegExp(`process ${other.pid}\\b.*${other.apiUrl}`));
+      expect(readState(data.dir)?.running).toMatchObject(other);
+    } finally {
+      data.remove();
+    }
+  });
+
+  test.each(['0.0.0.0', '192.0.2.10'])('a non-loopback host (%s) is refused before anything listens', async (host) => {
+    const data = tempDataDir('host');
+    try {
+      const attempt = startLocalStack({ dataDir: data.dir, host });
+
+      await expect(attempt).rejects.toBeInstanceOf(LocalStackError);
+      await expect(attempt).rejects.toThrow(/loopback/);
+      expect(existsSync(join(data.dir, 'local-stack.json'))).toBe(false);
+    } finally {
       data.remove();
     }
   });

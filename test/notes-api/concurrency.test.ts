@@ -121,6 +121,15 @@ describe('PUT with If-Match', () => {
     expect([stale.status, any.status]).toEqual([404, 404]);
   });
 
+  it('accepts an If-Match listing 10 entity tags, the most allowed', async () => {
+    const note = await createNote();
+
+    const res = await put(note.noteId, 'v2', Array.from({ length: 10 }, (_, i) => `"${10 - i}"`).join(', '));
+
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBe('"2"');
+  });
+
   it('rejects an If-Match with too many tags (400)', async () => {
     const note = await createNote();
 

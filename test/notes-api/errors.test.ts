@@ -1,5 +1,6 @@
 import { ProvisionedThroughputExceededException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { apiEvent, lambdaContext } from './events';
 import { ErrorBody, newApi, NoteBody, RunningDynalite, startDynalite, TestApi } from './harness';
 
 let db: RunningDynalite;
@@ -67,6 +68,20 @@ describe('400: invalid note bodies name the field and the reason', () => {
     expect(error.code).toBe('VALIDATION_FAILED');
     expect(fieldsOf(res.json)).toContain(field);
     expect(error.details?.issues?.find((i) => i.field === field)?.message).toMatch(reason);
+  });
+
+  it('accepts every field at its documented maximum: title 200, content 100 000, 20 tags of 50 characters', async () => {
+    const body = {
+      title: 't'.repeat(200),
+      content: 'c'.repeat(100_000),
+      tags: Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'x'.repeat(48)}`),
+    };
+
+    const res = await api.call({ method: 'POST', path: '/notes', user: ALICE, body });
+
+    expect(res.status).toBe(201);
+    const read = await api.call({ method: 'GET', path: `/notes/${(res.json as NoteBody).noteId}`, user: ALICE });
+    expect(read.json).toMatchObject(body);
   });
 
   it('reports every invalid field at once', async () => {
@@ -169,6 +184,16 @@ describe('401: no authenticated user', () => {
     expect(errorOf(res.json).code).toBe('UNAUTHORIZED');
   });
 
+  it('identifies the caller only by the sub claim: claims without sub are unauthenticated', async () => {
+    const event = apiEvent({ method: 'GET', path: '/notes' });
+    event.requestContext.authorizer = { claims: { 'cognito:username': ALICE, email: 'alice@example.com', token_use: 'id' } };
+
+    const res = await api.handler(event, lambdaContext());
+
+    expect(res.statusCode).toBe(401);
+    expect((JSON.parse(res.body) as ErrorBody).error.code).toBe('UNAUTHORIZED');
+  });
+
   it('treats an empty sub claim as unauthenticated', async () => {
     const res = await api.call({ method: 'GET', path: '/notes', user: '' });
 
@@ -243,6 +268,20 @@ describe('413: body too large', () => {
 
     expect(res.status).toBe(413);
     expect(errorOf(res.json)).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', details: { maxBytes: 1024 } });
+  });
+
+  it('accepts a body of exactly MAX_BODY_BYTES and refuses one byte more', async () => {
+    const bodyOfSize = (bytes: number): string => {
+      const empty = JSON.stringify({ title: 't', content: '' });
+      return JSON.stringify({ title: 't', content: 'x'.repeat(bytes - Buffer.byteLength(empty)) });
+    };
+    const headers = { 'Content-Type': 'application/json' };
+
+    const atLimit = await api.call({ method: 'POST', path: '/notes', user: ALICE, headers, body: bodyOfSize(1024) });
+    const overLimit = await api.call({ method: 'POST', path: '/notes', user: ALICE, headers, body: bodyOfSize(1025) });
+
+    expect(atLimit.status).toBe(201);
+    expect(overLimit.status).toBe(413);
   });
 
   it('counts bytes, not characters (multi-byte UTF-8)', async () => {

@@ -67,6 +67,14 @@ describe('GET /notes/{id}', () => {
     expect(res.json).toEqual(created);
     expect(res.headers.etag).toBe('"1"');
   });
+
+  it('tells browsers and proxies not to cache the note (personal data that changes)', async () => {
+    const created = await createNote();
+
+    const res = await api.call({ method: 'GET', path: `/notes/${created.noteId}`, user: ALICE });
+
+    expect(res.headers['cache-control']).toBe('no-store');
+  });
 });
 
 describe('PUT /notes/{id}', () => {
@@ -85,6 +93,22 @@ describe('PUT /notes/{id}', () => {
     expect(res.headers.etag).toBe('"2"');
     const read = await api.call({ method: 'GET', path: `/notes/${created.noteId}`, user: ALICE });
     expect((read.json as NoteBody).title).toBe('Shopping');
+  });
+});
+
+describe('PUT /notes/{id} timestamps', () => {
+  it('sets updatedAt to the time of the PUT and keeps createdAt from the POST', async () => {
+    let clock = Date.parse('2026-01-02T03:04:05.000Z');
+    const clocked = await newApi(db, { now: () => clock });
+    const created = (await clocked.call({ method: 'POST', path: '/notes', user: ALICE, body: { title: 'a', content: '' } })).json as NoteBody;
+    clock = Date.parse('2026-02-03T04:05:06.000Z');
+
+    const res = await clocked.call({ method: 'PUT', path: `/notes/${created.noteId}`, user: ALICE, body: { title: 'b', content: '' } });
+
+    expect(created).toMatchObject({ createdAt: '2026-01-02T03:04:05.000Z', updatedAt: '2026-01-02T03:04:05.000Z' });
+    expect(res.json).toMatchObject({ createdAt: '2026-01-02T03:04:05.000Z', updatedAt: '2026-02-03T04:05:06.000Z' });
+    const read = await clocked.call({ method: 'GET', path: `/notes/${created.noteId}`, user: ALICE });
+    expect(read.json).toMatchObject({ updatedAt: '2026-02-03T04:05:06.000Z' });
   });
 });
 
@@ -113,5 +137,38 @@ describe('GET /notes', () => {
     const body = res.json as ListBody;
     expect(body.items.map((n) => n.noteId)).toEqual([second.noteId, first.noteId]);
     expect(body.nextCursor).toBeNull();
+  });
+});
+
+describe('CORS on the handler\'s answers', () => {
+  const APP = 'https://notes.example.com';
+
+  it('lets a listed origin read the answer and the ETag, Location, Retry-After and X-Request-Id headers', async () => {
+    const cors = await newApi(db, { corsAllowOrigins: [APP] });
+
+    const res = await cors.call({ method: 'POST', path: '/notes', user: ALICE, headers: { Origin: APP }, body: { title: 't', content: '' } });
+
+    expect(res.status).toBe(201);
+    expect(res.headers['access-control-allow-origin']).toBe(APP);
+    const exposed = (res.headers['access-control-expose-headers'] ?? '').split(',').map((h) => h.trim().toLowerCase());
+    expect(exposed).toEqual(expect.arrayContaining(['etag', 'location', 'retry-after', 'x-request-id']));
+  });
+
+  it('with * configured, answers any origin with Access-Control-Allow-Origin: *', async () => {
+    const cors = await newApi(db, { corsAllowOrigins: ['*'] });
+
+    const res = await cors.call({ method: 'GET', path: '/health', headers: { Origin: 'https://anywhere.example' } });
+
+    expect(res.headers['access-control-allow-origin']).toBe('*');
+  });
+
+  it('gives an origin that is not listed no Access-Control-Allow-Origin', async () => {
+    const cors = await newApi(db, { corsAllowOrigins: [APP] });
+
+    const res = await cors.call({ method: 'GET', path: '/health', headers: { Origin: 'https://evil.example' } });
+
+    expect(res.status).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    expect(res.headers['access-control-expose-headers']).toBeUndefined();
   });
 });
