@@ -258,6 +258,17 @@ describe('resume', () => {
     expect(run.stdout).toContain('are not paused; nothing to do');
   });
 
+  test('a release pipeline without the prod stage exits 3 naming the stage, and enables nothing', async () => {
+    pipeline.on(GetPipelineStateCommand, { name: 'notes-release' }).resolves(releaseState(true, false));
+
+    const run = await cli(['resume', '--prod-stage', 'Production'], db, table);
+
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('error: Pipeline notes-release has no stage Production.');
+    expect(run.stderr).toContain('hint: Pass the production stage name with --prod-stage.');
+    expect(pipeline).toHaveReceivedCommandTimes(EnableStageTransitionCommand, 0);
+  });
+
   test('refuses with exit 4 while a rollback runs, unless --force', async () => {
     pipeline.on(ListPipelineExecutionsCommand).resolves({ pipelineExecutionSummaries: [{ pipelineExecutionId: 'rb-2', status: 'InProgress' }] });
     pipeline.on(GetPipelineStateCommand).resolves(releaseState(true, false));

@@ -116,6 +116,16 @@ describe('rollback', () => {
     expect(pipelineCalls()).toEqual(['ListPipelineExecutions']);
   });
 
+  test('a rollback still stopping counts as running: exit 4, and nothing is paused or started', async () => {
+    pipeline.on(ListPipelineExecutionsCommand).resolves({ pipelineExecutionSummaries: [{ pipelineExecutionId: 'rb-stopping', status: 'Stopping' }] });
+
+    const run = await cli(['rollback', '--reason', 'x', '--yes'], db, table);
+
+    expect(run.code).toBe(4);
+    expect(run.stderr).toContain('error: A rollback is already running: execution rb-stopping of notes-rollback.');
+    expect(pipelineCalls()).toEqual(['ListPipelineExecutions']);
+  });
+
   test('without a terminal and without --yes it refuses with exit 2 and says to pass --yes', async () => {
     const run = await cli(['rollback', '--reason', 'x'], db, table, { io: captureIo({ interactive: false }) });
 
@@ -250,6 +260,21 @@ describe('rollback --wait', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`error: Rollback ${EXECUTION} Failed at Deploy/Deploy: Build terminated with state: FAILED.`);
     expect(run.stderr).toContain('Promotions stay paused.');
+  });
+
+  test('exits 1 when the execution is stopped, saying so and that promotions stay paused', async () => {
+    let t = Date.UTC(2026, 10, 24, 10, 0);
+    pipeline.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { status: 'Stopped' } });
+    pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [action('Resolve', 'Resolve', 'Succeeded'), action('Approve', 'OpsOwnerApproval', 'Abandoned')] });
+
+    const run = await cli(['rollback', '--reason', 'x', '--yes', '--wait', '--timeout-minutes', '1'], db, table, {
+      now: () => new Date((t += 20_000)),
+    });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`error: Rollback ${EXECUTION} Stopped.`);
+    expect(run.stderr).toContain('Promotions stay paused.');
+    expect(run.sleeps).toEqual([]);
   });
 
   test('gives up waiting after --timeout-minutes with exit 1 (the rollback goes on)', async () => {

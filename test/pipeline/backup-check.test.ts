@@ -83,6 +83,40 @@ describe('backups validated check', () => {
     expect(failureMessage()).toMatch(/^backups validated: the latest restorable time of table .* 42 minutes ago \(limit 15\)/);
   });
 
+  test('applies the maxAgeMinutes of the action: ten minutes behind fails a five-minute limit', async () => {
+    stackWithTable();
+    ddb.on(DescribeContinuousBackupsCommand).resolves({
+      ContinuousBackupsDescription: {
+        ContinuousBackupsStatus: 'ENABLED',
+        PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: minutesAgo(10) },
+      },
+    });
+
+    await handler(jobEvent(JSON.stringify({ ...params, maxAgeMinutes: 5 })));
+
+    expect(failureMessage()).toMatch(/^backups validated: the latest restorable time of table .* 10 minutes ago \(limit 5\)/);
+  });
+
+  test('fails when point-in-time recovery reports no latest restorable time', async () => {
+    stackWithTable();
+    ddb.on(DescribeContinuousBackupsCommand).resolves({
+      ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED' } },
+    });
+
+    await handler(jobEvent());
+
+    expect(failureMessage()).toBe(`backups validated: table ${TABLE} reports no latest restorable time`);
+  });
+
+  test('a prod stack that cannot be read fails the gate; it is not taken for a first deployment', async () => {
+    cfn.on(DescribeStacksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'Throttling' }));
+
+    await handler(jobEvent());
+
+    expect(failureMessage()).toBe('backups validated: could not read stack NotesStack-prod: Rate exceeded');
+    expect(ddb).toHaveReceivedCommandTimes(DescribeContinuousBackupsCommand, 0);
+  });
+
   test('fails when the prod stack has no table output', async () => {
     cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: 'NotesStack-prod', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [] }] });
 
@@ -114,5 +148,21 @@ describe('backups validated check', () => {
     await expect(handler(jobEvent())).resolves.toBeUndefined();
 
     expect(failureMessage()).toBe(`backups validated: could not read the continuous backups of table ${TABLE}: User is not authorized to perform dynamodb:DescribeContinuousBackups`);
+  });
+
+  test('when CodePipeline refuses the report, the handler neither throws (no Lambda retry) nor reports again', async () => {
+    stackWithTable();
+    ddb.on(DescribeContinuousBackupsCommand).resolves({
+      ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: minutesAgo(2) } },
+    });
+    pipeline.on(PutJobSuccessResultCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const logged = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+
+    await expect(handler(jobEvent())).resolves.toBeUndefined();
+
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 1);
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobFailureResultCommand, 0);
+    expect(logged).toHaveBeenCalledWith(JSON.stringify({ message: 'reporting the job failed', jobId: 'job-1', error: 'Rate exceeded' }));
+    logged.mockRestore();
   });
 });

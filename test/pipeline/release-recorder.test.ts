@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, Server } from 'http';
 import { AddressInfo } from 'net';
 import { createHash } from 'crypto';
-import { CodePipelineClient, ListActionExecutionsCommand, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { ActionExecutionDetail, CodePipelineClient, ListActionExecutionsCommand, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -138,6 +138,31 @@ function notesWritten(): string {
   return String(put!.args[0].input.Body);
 }
 
+/** What ListActionExecutions reports for the release execution: build, dev smoke, approval, prod smoke. */
+const EXECUTION_HISTORY: ActionExecutionDetail[] = [
+  {
+    stageName: 'Build', actionName: 'Build', status: 'Succeeded', startTime: new Date('2025-03-01T09:00:00Z'),
+    input: { actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' } },
+    output: { outputVariables: { VERSION: '1.3.0', COMMIT, CHANGE_SUMMARY: '2 commits since v1.2.0: Add note tags (#41); Fix paging cursor', PR_URL: 'https://github.com/example-org/notes/pull/41' } },
+  },
+  {
+    stageName: 'Dev', actionName: 'SmokeTest', status: 'Succeeded', startTime: new Date('2025-03-01T09:20:00Z'),
+    input: { actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' } },
+    output: { outputVariables: { SMOKE_RESULT: 'PASSED', SMOKE_SUMMARY: 'dev: 11/11 checks passed' } },
+  },
+  {
+    stageName: 'ApproveProd', actionName: 'ApproveRelease', status: 'Succeeded', startTime: approvalTime,
+    updatedBy: 'arn:aws:iam::123456789012:user/alice',
+    input: { actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } },
+    output: { executionResult: { externalExecutionSummary: 'looks good' } },
+  },
+  {
+    stageName: 'Prod', actionName: 'SmokeTest', status: 'Succeeded', startTime: new Date('2025-03-01T10:30:00Z'),
+    input: { actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' } },
+    output: { outputVariables: { SMOKE_RESULT: 'PASSED', SMOKE_SUMMARY: 'prod: 11/11 checks passed' } },
+  },
+];
+
 beforeEach(async () => {
   requests = [];
   refs = {};
@@ -171,31 +196,7 @@ beforeEach(async () => {
   secrets.on(GetSecretValueCommand, { SecretId: 'notes/release/git-token' }).callsFake(() => ({ SecretString: JSON.stringify({ token: githubToken }) }));
   pipeline.on(PutJobSuccessResultCommand).resolves({});
   pipeline.on(PutJobFailureResultCommand).resolves({});
-  pipeline.on(ListActionExecutionsCommand).resolves({
-    actionExecutionDetails: [
-      {
-        stageName: 'Build', actionName: 'Build', status: 'Succeeded', startTime: new Date('2025-03-01T09:00:00Z'),
-        input: { actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' } },
-        output: { outputVariables: { VERSION: '1.3.0', COMMIT, CHANGE_SUMMARY: '2 commits since v1.2.0: Add note tags (#41); Fix paging cursor', PR_URL: 'https://github.com/example-org/notes/pull/41' } },
-      },
-      {
-        stageName: 'Dev', actionName: 'SmokeTest', status: 'Succeeded', startTime: new Date('2025-03-01T09:20:00Z'),
-        input: { actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' } },
-        output: { outputVariables: { SMOKE_RESULT: 'PASSED', SMOKE_SUMMARY: 'dev: 11/11 checks passed' } },
-      },
-      {
-        stageName: 'ApproveProd', actionName: 'ApproveRelease', status: 'Succeeded', startTime: approvalTime,
-        updatedBy: 'arn:aws:iam::123456789012:user/alice',
-        input: { actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } },
-        output: { executionResult: { externalExecutionSummary: 'looks good' } },
-      },
-      {
-        stageName: 'Prod', actionName: 'SmokeTest', status: 'Succeeded', startTime: new Date('2025-03-01T10:30:00Z'),
-        input: { actionTypeId: { category: 'Invoke', owner: 'AWS', provider: 'Lambda', version: '1' } },
-        output: { outputVariables: { SMOKE_RESULT: 'PASSED', SMOKE_SUMMARY: 'prod: 11/11 checks passed' } },
-      },
-    ],
-  });
+  pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: EXECUTION_HISTORY });
 });
 
 describe('release recorder', () => {
@@ -252,15 +253,36 @@ describe('release recorder', () => {
     expect(pipeline).toHaveReceivedCommandWith(ListActionExecutionsCommand, { pipelineName: 'notes-release', filter: { pipelineExecutionId: EXECUTION } });
   });
 
+  test('an approval rejected and then, after a retry, approved: only the approver is named, in the notes and the ledger', async () => {
+    const rejected: ActionExecutionDetail = {
+      stageName: 'ApproveProd', actionName: 'ApproveRelease', status: 'Failed', startTime: new Date('2025-03-01T09:40:00Z'),
+      updatedBy: 'arn:aws:iam::123456789012:user/bob',
+      input: { actionTypeId: { category: 'Approval', owner: 'AWS', provider: 'Manual', version: '1' } },
+      output: { executionResult: { externalExecutionSummary: 'not yet: changelog missing' } },
+    };
+    pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [...EXECUTION_HISTORY.slice(0, 2), rejected, ...EXECUTION_HISTORY.slice(2)] });
+
+    await handler(jobEvent());
+
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 1);
+    const notes = notesWritten();
+    expect(notes).toContain('- ApproveProd/ApproveRelease: arn:aws:iam::123456789012:user/alice ("looks good")');
+    expect(notes).not.toContain('user/bob');
+    expect((await ledger().getRelease('1.3.0'))?.approvers).toEqual(['arn:aws:iam::123456789012:user/alice']);
+  });
+
   test('a retried step of the same execution completes without duplicating anything', async () => {
     await handler(jobEvent());
     pipeline.resetHistory();
+    s3.resetHistory();
     s3.on(PutObjectCommand, { Key: 'releases/v1.3.0/cloud-assembly.zip' }).rejects(preconditionFailed());
     s3.on(HeadObjectCommand).resolves({ Metadata: { sha256: ASSEMBLY_SHA }, VersionId: 'archive-version-1' });
 
     await handler(jobEvent());
 
     expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 1);
+    // The notes written again still describe the changes since the previous release, not since this one.
+    expect(notesWritten()).toContain('## Changes since v1.2.0');
     expect(pipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { outputVariables: expect.objectContaining({ TAG: 'v1.3.0' }) });
     expect((await ledger().listReleases()).map((r) => r.version)).toEqual(['1.3.0', '1.2.0']);
   });

@@ -1,13 +1,19 @@
 import { execFileSync } from 'child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
 import { ReleaseRecord } from '../../lib/release/ledger';
 import {
   changeSummary,
   checkReleaseVersion,
   exportLines,
   LedgerView,
+  main,
   MAX_CHANGE_SUMMARY,
   pullRequestUrl,
 } from '../../lib/pipeline/scripts/release-version';
+import { RunningDynalite, startDynalite } from '../support/dynalite';
+import { newLedger, threeReleases } from '../support/ledger';
 
 function ledgerWith(released: string[], current?: string): LedgerView {
   return {
@@ -97,5 +103,113 @@ describe('release metadata', () => {
     const printed = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
 
     expect(printed).toBe(`${vars.CHANGE_SUMMARY}|1.2.3`);
+  });
+});
+
+describe('as the build step (npx tsx lib/pipeline/scripts/release-version.ts)', () => {
+  // The real ledger on dynalite, reached the way the build reaches DynamoDB: through the SDK's
+  // endpoint configuration, here AWS_ENDPOINT_URL_DYNAMODB.
+  let db: RunningDynalite;
+  let table: string;
+  let repo: string;
+  let errors: string[];
+  const endpointEnv = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+  const savedEnv = endpointEnv.map((name) => [name, process.env[name]] as const);
+  const cwd = process.cwd();
+
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', ...args], {
+      cwd: repo,
+      encoding: 'utf8',
+    }).trim();
+  const commit = (subject: string, version: string) => {
+    writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'notes', version }));
+    git('add', 'package.json');
+    git('commit', '-q', '-m', subject);
+  };
+  const build = async () => {
+    process.chdir(repo);
+    try {
+      return await main(['--kind', 'release', '--out', join(repo, '.pipeline', 'vars.env')], {
+        LEDGER_TABLE: table,
+        AWS_REGION: 'eu-west-1',
+        SOURCE_OWNER: 'example-org',
+        SOURCE_REPO: 'notes',
+      });
+    } finally {
+      process.chdir(cwd);
+    }
+  };
+  const varsFile = () => join(repo, '.pipeline', 'vars.env');
+
+  beforeAll(async () => {
+    db = await startDynalite();
+    Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: db.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
+  });
+  afterAll(async () => {
+    for (const [name, value] of savedEnv) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await db.stop();
+  });
+  beforeEach(async () => {
+    const created = await newLedger(db);
+    table = created.tableName;
+    await threeReleases(created.ledger); // prod runs 1.2.0
+    repo = mkdtempSync(join(tmpdir(), 'release-version-'));
+    git('init', '-q');
+    commit('First release', '1.2.0');
+    git('tag', 'v1.2.0');
+    errors = [];
+    jest.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  test('a new version: exit 0 and the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL', async () => {
+    commit('Add note tags (#17)', '1.3.0');
+
+    const code = await build();
+
+    expect(code).toBe(0);
+    const printed = execFileSync('sh', ['-c', `. '${varsFile()}'; printf '%s|%s|%s|%s' "$VERSION" "$COMMIT" "$CHANGE_SUMMARY" "$PR_URL"`], { encoding: 'utf8' });
+    expect(printed).toBe(`1.3.0|${git('rev-parse', 'HEAD')}|1 commit since v1.2.0: Add note tags (#17)|https://github.com/example-org/notes/pull/17`);
+  });
+
+  test('a version the ledger records as released: exit 1 with what to do, and no variables for the build', async () => {
+    commit('Back to 1.1.0', '1.1.0');
+
+    const code = await build();
+
+    expect(code).toBe(1);
+    expect(errors).toEqual([expect.stringMatching(/^version check: 1\.1\.0 is already released \(ledger: execution exec-1\.1\.0 .*Bump "version" in package\.json/)]);
+    expect(existsSync(varsFile())).toBe(false);
+  });
+
+  test('a version whose git tag exists but that the ledger does not know: exit 1', async () => {
+    commit('Prepare 1.4.0', '1.4.0');
+    git('tag', 'v1.4.0');
+
+    const code = await build();
+
+    expect(code).toBe(1);
+    expect(errors).toEqual([expect.stringContaining('version check: git tag v1.4.0 already exists')]);
+    expect(existsSync(varsFile())).toBe(false);
+  });
+
+  test('without LEDGER_TABLE the build cannot tell and stops with exit 2', async () => {
+    commit('Add note tags (#17)', '1.3.0');
+    process.chdir(repo);
+    let code: number;
+    try {
+      code = await main(['--out', varsFile()], { AWS_REGION: 'eu-west-1' });
+    } finally {
+      process.chdir(cwd);
+    }
+
+    expect(code).toBe(2);
+    expect(errors).toEqual(['version check: LEDGER_TABLE is not set; the build cannot tell whether this version is released.']);
+    expect(existsSync(varsFile())).toBe(false);
   });
 });

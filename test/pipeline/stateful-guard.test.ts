@@ -4,9 +4,10 @@ import {
   DeleteChangeSetCommand,
   DescribeChangeSetCommand,
 } from '@aws-sdk/client-cloudformation';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { decide, parseOverride, ResourceChangeSummary, runGuard } from '../../lib/pipeline/scripts/stateful-guard';
+import { decide, main, parseOverride, ResourceChangeSummary, runGuard } from '../../lib/pipeline/scripts/stateful-guard';
 
 const STACK = 'NotesStack-prod';
 const table = (over: Partial<ResourceChangeSummary>): ResourceChangeSummary => ({
@@ -119,5 +120,63 @@ describe('stateful-change guard against CloudFormation', () => {
     await expect(runGuard(cfn as unknown as CloudFormationClient, { stackName: STACK, changeSetName: 'cs-1', allowStatefulChange: false })).rejects.toThrow(
       'change set cs-1 failed: Template format error',
     );
+  });
+
+  describe('as the build command', () => {
+    const sts = mockClient(STSClient);
+    const DEPLOY_ROLE = 'arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-eu-west-1';
+    const args = ['--stack', STACK, '--change-set', 'cs-1', '--region', 'eu-west-1'];
+    let logged: string[];
+    let errors: string[];
+
+    beforeEach(() => {
+      sts.reset();
+      logged = [];
+      errors = [];
+      jest.spyOn(console, 'log').mockImplementation((line: string) => void logged.push(line));
+      jest.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+      cfn.on(DescribeChangeSetCommand).resolves({
+        Status: 'CREATE_COMPLETE',
+        Changes: [{ ResourceChange: { Action: 'Modify', LogicalResourceId: 'NotesTable', ResourceType: 'AWS::DynamoDB::Table', Replacement: 'True' } }],
+      });
+      cfn.on(DeleteChangeSetCommand).resolves({});
+    });
+    afterEach(() => jest.restoreAllMocks());
+
+    test('exits 1 when the change set replaces the table, so the build fails', async () => {
+      const code = await main(args);
+
+      expect(code).toBe(1);
+      expect(logged.join('\n')).toContain('stateful-change guard: blocked');
+    });
+
+    test('exits 0 for the same change set with --allow true', async () => {
+      const code = await main([...args, '--allow', 'true']);
+
+      expect(code).toBe(0);
+      expect(logged.join('\n')).toContain('OVERRIDDEN by ALLOW_STATEFUL_CHANGE=true');
+    });
+
+    test('with --role-arn, reads the change set with the credentials of the assumed deploy role', async () => {
+      sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'ASIADEPLOYROLE', SecretAccessKey: 'deploy-secret', SessionToken: 'deploy-session', Expiration: new Date() } });
+
+      const code = await main([...args, '--role-arn', DEPLOY_ROLE]);
+
+      expect(code).toBe(1);
+      expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([{ RoleArn: DEPLOY_ROLE, RoleSessionName: 'notes-stateful-guard' }]);
+      const [firstRead] = cfn.commandCalls(DescribeChangeSetCommand);
+      const client = firstRead.thisValue as CloudFormationClient;
+      await expect(client.config.credentials()).resolves.toMatchObject({ accessKeyId: 'ASIADEPLOYROLE', secretAccessKey: 'deploy-secret', sessionToken: 'deploy-session' });
+    });
+
+    test('exits 2 when the deploy role cannot be assumed, and inspects nothing', async () => {
+      sts.on(AssumeRoleCommand).resolves({});
+
+      const code = await main([...args, '--role-arn', DEPLOY_ROLE]);
+
+      expect(code).toBe(2);
+      expect(errors).toEqual([`stateful-change guard: could not inspect change set cs-1 of ${STACK}: assuming ${DEPLOY_ROLE} returned no credentials`]);
+      expect(cfn).toHaveReceivedCommandTimes(DescribeChangeSetCommand, 0);
+    });
   });
 });

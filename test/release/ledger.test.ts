@@ -112,6 +112,17 @@ describe('release ledger', () => {
     expect(await ledger.listRollbacks()).toEqual([rb]);
   });
 
+  it('keeps the first rollback entry of an execution: a later, different write for it changes nothing', async () => {
+    const { ledger } = await newLedger();
+    const first = rollback('1.1.0', '1.0.0', '2026-11-03T12:00:00.000Z', 'SUCCEEDED');
+
+    await ledger.recordRollback(first);
+    await ledger.recordRollback({ ...first, recordedAt: '2026-11-03T12:05:00.000Z', outcome: 'FAILED' });
+
+    expect(await ledger.listRollbacks()).toEqual([first]);
+    expect(await ledger.currentVersion()).toBe('1.0.0');
+  });
+
   it('pages through a partition larger than one query response', async () => {
     const { ledger, tableName } = await newLedger();
     const padding = 'x'.repeat(350_000); // three items exceed dynalite's 1 MB page

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { runRestore } from '../../lib/restore/main';
+import { RestoreCliDeps, runRestore } from '../../lib/restore/main';
 import { defaultTargetName } from '../../lib/restore/restore';
 import { captureIo } from '../cli/support';
 
@@ -66,9 +66,9 @@ beforeEach(() => {
   ddb.on(GetItemCommand, { TableName: SOURCE, Key: { userId: { S: 'u1' }, noteId: { S: 'n3' } } }).resolves({});
 });
 
-async function restore(args: string[], io = captureIo()) {
+async function restore(args: string[], io = captureIo(), deps: Pick<RestoreCliDeps, 'now'> = {}) {
   const sleeps: number[] = [];
-  const code = await runRestore(args, io, { dynamodb: new DynamoDBClient({ region: 'eu-west-1' }), sleep: async (ms) => void sleeps.push(ms), env: {} });
+  const code = await runRestore(args, io, { dynamodb: new DynamoDBClient({ region: 'eu-west-1' }), sleep: async (ms) => void sleeps.push(ms), env: {}, ...deps });
   return { code, io, sleeps, stdout: io.stdout.join('\n'), stderr: io.stderr.join('\n') };
 }
 
@@ -134,6 +134,27 @@ describe('restore', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`error: --to-time 2026-09-01T00:00:00.000Z is outside the restorable window of ${SOURCE}: 2026-10-20T00:00:00.000Z to 2026-11-24T10:55:00.000Z.`);
     expect(ddb).toHaveReceivedCommandTimes(RestoreTableToPointInTimeCommand, 0);
+  });
+
+  test('a time after the newest restorable point exits 2 showing the window, and nothing is created', async () => {
+    const run = await restore(['--source-table', SOURCE, '--target-table', TARGET, '--to-time', '2026-11-24T11:00:00Z', '--yes']);
+
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`error: --to-time 2026-11-24T11:00:00.000Z is outside the restorable window of ${SOURCE}: 2026-10-20T00:00:00.000Z to 2026-11-24T10:55:00.000Z.`);
+    expect(ddb).toHaveReceivedCommandTimes(RestoreTableToPointInTimeCommand, 0);
+  });
+
+  test('a restore still CREATING after --timeout-minutes stops waiting with exit 1, and the table is not touched further', async () => {
+    ddb.on(DescribeTableCommand, { TableName: TARGET }).rejectsOnce(notFoundError()).resolves({ Table: { TableName: TARGET, TableStatus: 'CREATING' } });
+    let t = Date.UTC(2026, 10, 24, 11, 0);
+
+    const run = await restore([...base, '--yes', '--timeout-minutes', '2', '--poll-seconds', '30'], captureIo(), { now: () => new Date((t += 30_000)) });
+
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`error: ${TARGET} is still CREATING after 2 minutes; stopped waiting (the restore goes on).`);
+    expect(run.sleeps).toEqual([30_000, 30_000, 30_000, 30_000]);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateContinuousBackupsCommand, 0);
+    expect(ddb).toHaveReceivedCommandTimes(UpdateTableCommand, 0);
   });
 
   test('an existing target table exits 4: a restore never overwrites', async () => {

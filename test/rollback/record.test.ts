@@ -141,6 +141,73 @@ describe('rollback Record step', () => {
     expect(entry.outcome).toBe('SUCCEEDED');
   });
 
+  test('a Verify that failed, was retried and passed counts as passed: its latest run decides, whatever order CodePipeline lists runs in', async () => {
+    // ListActionExecutions answers newest first.
+    execution('Failed', [
+      run('Record', 'Record', 'Failed', 13),
+      run('Verify', 'SmokeTest', 'Succeeded', 12),
+      run('Verify', 'SmokeTest', 'Failed', 9),
+      run('Deploy', 'Deploy', 'Succeeded', 2),
+      resolved,
+    ]);
+
+    await handler(stateChange('FAILED'));
+
+    const [entry] = await ledger.listRollbacks();
+    expect(entry.outcome).toBe('SUCCEEDED');
+    expect(await ledger.currentVersion()).toBe('1.1.0');
+  });
+
+  test('reads every page of the action history before deciding the outcome', async () => {
+    execution('Failed', []);
+    const filter = { pipelineName: 'notes-rollback', filter: { pipelineExecutionId: EXECUTION } };
+    pipeline
+      .on(ListActionExecutionsCommand, { ...filter, nextToken: undefined })
+      .resolves({ actionExecutionDetails: [resolved, run('Deploy', 'Deploy', 'Succeeded', 2)], nextToken: 'page-2' })
+      .on(ListActionExecutionsCommand, { ...filter, nextToken: 'page-2' })
+      .resolves({ actionExecutionDetails: [run('Verify', 'SmokeTest', 'Succeeded', 9), run('Record', 'Record', 'Failed', 10)] });
+
+    await handler(stateChange('FAILED'));
+
+    expect(pipeline.commandCalls(ListActionExecutionsCommand).map((c) => c.args[0].input)).toEqual([
+      { ...filter, nextToken: undefined },
+      { ...filter, nextToken: 'page-2' },
+    ]);
+    const [entry] = await ledger.listRollbacks();
+    expect(entry.outcome).toBe('SUCCEEDED');
+  });
+
+  test('an execution an operator stopped is recorded FAILED and announced', async () => {
+    execution('Stopped', [resolved, run('Approve', 'OpsOwnerApproval', 'Succeeded', 1), run('Deploy', 'Deploy', 'Abandoned', 2)]);
+
+    await handler(stateChange('STOPPED'));
+
+    const [entry] = await ledger.listRollbacks();
+    expect(entry).toMatchObject({ fromVersion: '1.2.0', toVersion: '1.1.0', pipelineExecutionId: EXECUTION, outcome: 'FAILED' });
+    expect(await ledger.currentVersion()).toBe('1.2.0');
+    expect(published().Subject).toBe('Notes rollback to v1.1.0 FAILED');
+  });
+
+  test('when no operator started the execution, the requester is the REQUESTED_BY variable, not the trigger', async () => {
+    pipeline.on(GetPipelineExecutionCommand).resolves({
+      pipelineExecution: {
+        status: 'InProgress',
+        variables: [
+          { name: 'TARGET_VERSION', resolvedValue: 'previous' },
+          { name: 'REASON', resolvedValue: 'alarm' },
+          { name: 'REQUESTED_BY', resolvedValue: BOB },
+        ],
+        trigger: { triggerType: 'CloudWatchEvent', triggerDetail: 'arn:aws:events:eu-west-1:123456789012:rule/notes-rollback-on-alarm' },
+      },
+    });
+    pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [resolved, run('Verify', 'SmokeTest', 'Succeeded', 9)] });
+
+    await handler(jobEvent());
+
+    const [entry] = await ledger.listRollbacks();
+    expect(entry.requestedBy).toBe(BOB);
+  });
+
   test('both paths for one execution leave one ledger entry', async () => {
     execution('InProgress', [resolved, run('Verify', 'SmokeTest', 'Succeeded', 9)]);
 
