@@ -36,9 +36,12 @@ const GLOBAL_HELP = `Options for every command:
   --release-pipeline NAME   default notes-release (env NOTES_RELEASE_PIPELINE)
   --hotfix-pipeline NAME    default notes-hotfix (env NOTES_HOTFIX_PIPELINE)
   --rollback-pipeline NAME  default notes-rollback (env NOTES_ROLLBACK_PIPELINE)
-  --prod-stage NAME         the release pipeline's prod stage (default from cdk.json: Prod)
+  --prod-stage NAME         the release pipeline's prod stage (env NOTES_PROD_STAGE;
+                            default from cdk.json: Prod)
   --ledger-table NAME       release ledger table (env NOTES_LEDGER_TABLE; default: the
                             NotesPipeline stack output LedgerTableName)
+  --health-url URL          prod's /health, read by status (env NOTES_HEALTH_URL; default:
+                            the prod NotesStack output ApiUrl + health)
   -h, --help                this help (works offline, no credentials needed)
 
 Exit codes: 0 ok, 1 operation failed, 2 usage (or confirmation needed), 3 not found,

@@ -117,7 +117,7 @@ export function cutOverSteps(plan: RestorePlan): string[] {
   return [
     `The restored table ${plan.targetTable} holds the data as it was at ${plan.toTime}. It is not part of any CloudFormation stack, and the live table ${plan.sourceTable} is unchanged.`,
     'Partial loss or corruption (the usual case): copy back only the affected notes from the restored table into the live table (by userId/noteId), then delete the restored table once the incident is closed (turn its deletion protection off first).',
-    'Whole table lost or unusable: follow docs/runbooks/restore-data.md "Full cut-over": pause promotions (npm run release -- rollback or the console), stop writes (API stage throttling to 0), copy the restored items into a table the stack owns or import the restored table into NotesStack with `cdk import`, point TABLE_NAME at it, run the smoke test, lift throttling.',
+    'Whole table lost or unusable: follow docs/runbooks/restore-data.md "Full cut-over": pause promotions (npm run release -- rollback or the console), stop writes (API stage throttling to 0), copy the restored items into a table the stack owns or import the restored table into NotesStack with `cdk import` (the stack then sets TABLE_NAME of the notes function to it), run the smoke test, lift throttling.',
     'Notes written after the restore point exist only in the live table: decide with the data owner whether to carry them over before switching.',
   ];
 }
