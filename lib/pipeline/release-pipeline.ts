@@ -275,6 +275,8 @@ export class ReleasePipeline extends Construct {
     for (const email of new Set([...config.pipeline.approverEmails, ...config.pipeline.opsOwnerEmails])) {
       this.failureTopic.addSubscription(new subscriptions.EmailSubscription(email));
     }
+    // The console link is written out here, not with executionConsoleUrl(): that URL-encodes its
+    // arguments, which would mangle the EventBridge placeholder for the execution id.
     const executionId = events.EventField.fromPath('$.detail.execution-id');
     this.pipeline.onStateChange('NotifyFailedExecution', {
       description: `E-mails approvers and ops owners when an execution of ${props.pipelineName} fails`,

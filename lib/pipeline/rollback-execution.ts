@@ -90,7 +90,6 @@ export async function readExecution(client: CodePipelineClient, pipelineName: st
   };
 }
 
-
 /** The latest run of one action in an execution, if it ran. */
 export function latestRun(actions: ActionExecutionDetail[], step: { stage: string; action: string }): ActionExecutionDetail | undefined {
   const runs = actions.filter((a) => a.stageName === step.stage && a.actionName === step.action);

@@ -22,6 +22,16 @@ function stackWithTable() {
   });
 }
 
+/** The table's continuous backups: PITR enabled, restorable to `latest` (undefined: no time reported). */
+function pitrEnabled(latest?: Date) {
+  ddb.on(DescribeContinuousBackupsCommand, { TableName: TABLE }).resolves({
+    ContinuousBackupsDescription: {
+      ContinuousBackupsStatus: 'ENABLED',
+      PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: latest },
+    },
+  });
+}
+
 function failureMessage(): string {
   const calls = pipeline.commandCalls(PutJobFailureResultCommand);
   expect(calls).toHaveLength(1);
@@ -41,12 +51,7 @@ describe('backups validated check', () => {
   test('passes when PITR is enabled and the table is restorable to two minutes ago', async () => {
     stackWithTable();
     const latest = minutesAgo(2);
-    ddb.on(DescribeContinuousBackupsCommand, { TableName: TABLE }).resolves({
-      ContinuousBackupsDescription: {
-        ContinuousBackupsStatus: 'ENABLED',
-        PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: latest },
-      },
-    });
+    pitrEnabled(latest);
 
     await handler(jobEvent());
 
@@ -71,12 +76,7 @@ describe('backups validated check', () => {
 
   test('fails when the latest restorable time is older than the limit', async () => {
     stackWithTable();
-    ddb.on(DescribeContinuousBackupsCommand).resolves({
-      ContinuousBackupsDescription: {
-        ContinuousBackupsStatus: 'ENABLED',
-        PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: minutesAgo(42) },
-      },
-    });
+    pitrEnabled(minutesAgo(42));
 
     await handler(jobEvent());
 
@@ -85,12 +85,7 @@ describe('backups validated check', () => {
 
   test('applies the maxAgeMinutes of the action: ten minutes behind fails a five-minute limit', async () => {
     stackWithTable();
-    ddb.on(DescribeContinuousBackupsCommand).resolves({
-      ContinuousBackupsDescription: {
-        ContinuousBackupsStatus: 'ENABLED',
-        PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: minutesAgo(10) },
-      },
-    });
+    pitrEnabled(minutesAgo(10));
 
     await handler(jobEvent(JSON.stringify({ ...params, maxAgeMinutes: 5 })));
 
@@ -99,9 +94,7 @@ describe('backups validated check', () => {
 
   test('fails when point-in-time recovery reports no latest restorable time', async () => {
     stackWithTable();
-    ddb.on(DescribeContinuousBackupsCommand).resolves({
-      ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED' } },
-    });
+    pitrEnabled();
 
     await handler(jobEvent());
 
@@ -152,9 +145,7 @@ describe('backups validated check', () => {
 
   test('when CodePipeline refuses the report, the handler neither throws (no Lambda retry) nor reports again', async () => {
     stackWithTable();
-    ddb.on(DescribeContinuousBackupsCommand).resolves({
-      ContinuousBackupsDescription: { ContinuousBackupsStatus: 'ENABLED', PointInTimeRecoveryDescription: { PointInTimeRecoveryStatus: 'ENABLED', LatestRestorableDateTime: minutesAgo(2) } },
-    });
+    pitrEnabled(minutesAgo(2));
     pipeline.on(PutJobSuccessResultCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
     const logged = jest.spyOn(console, 'log').mockImplementation(() => undefined);
 
