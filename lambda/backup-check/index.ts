@@ -5,7 +5,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { jobOf, parseJsonParameters, runJob } from '../../lib/pipeline/job';
+import { jobOf, parseJsonParameters, runJob } from '../../lib/release/job';
 import { checkBackups, parseBackupCheckParameters } from './check';
 
 const codepipeline = new CodePipelineClient({});

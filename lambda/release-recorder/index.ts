@@ -10,7 +10,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { jobOf, parseJsonParameters, runJob } from '../../lib/pipeline/job';
+import { jobOf, parseJsonParameters, runJob } from '../../lib/release/job';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { recordRelease, RecorderSettings } from './record';
 

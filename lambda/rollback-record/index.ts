@@ -11,7 +11,7 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { jobOf, parseJsonParameters, runJob } from '../../lib/pipeline/job';
+import { jobOf, parseJsonParameters, runJob } from '../../lib/release/job';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { recordRollback, RecordResult, RecordSettings, RecordTrigger } from './record';
 

@@ -18,7 +18,7 @@ import {
   ROLLBACK_STAGES,
   ROLLBACK_VARIABLES,
   UNKNOWN_REQUESTER,
-} from '../../lib/pipeline/rollback-execution';
+} from '../../lib/release/rollback-execution';
 import { ReleaseLedger, RollbackRecord } from '../../lib/release/ledger';
 
 export interface RecordDeps {

@@ -9,7 +9,7 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { jobOf, parseJsonParameters, runJob } from '../../lib/pipeline/job';
+import { jobOf, parseJsonParameters, runJob } from '../../lib/release/job';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { resolveRollback } from './resolve';
 

@@ -14,8 +14,8 @@ import {
   readExecution,
   ResolveOutputs,
   ROLLBACK_VARIABLES,
-} from '../../lib/pipeline/rollback-execution';
-import { resolveTarget, RollbackTarget, TargetError } from '../../lib/pipeline/rollback-target';
+} from '../../lib/release/rollback-execution';
+import { resolveTarget, RollbackTarget, TargetError } from '../../lib/release/rollback-target';
 import { ReleaseLedger, ReleaseRecord } from '../../lib/release/ledger';
 
 export interface ResolveDeps {

@@ -10,9 +10,9 @@ import {
   ListPipelineExecutionsCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
-import { listActionExecutions } from '../pipeline/job';
-import { executionConsoleUrl, ROLLBACK_STAGES, ROLLBACK_VARIABLES } from '../pipeline/rollback-execution';
-import { resolveTarget, RollbackTarget, TargetError } from '../pipeline/rollback-target';
+import { listActionExecutions } from '../release/job';
+import { executionConsoleUrl, ROLLBACK_STAGES, ROLLBACK_VARIABLES } from '../release/rollback-execution';
+import { resolveTarget, RollbackTarget, TargetError } from '../release/rollback-target';
 import { normalizeVersion } from '../release/ledger';
 import { Context } from './context';
 import { CliError, conflict, EXIT, failed, notFound, toCliError, usage } from './errors';

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { AppConfig, CONTEXT_KEY, notesStackName, parseConfig, productionEnvironment } from '../config';
-import { ROLLBACK_PIPELINE_NAME } from '../pipeline/rollback-execution';
+import { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
 
 /** Names as lib/pipeline/pipeline-stack.ts gives them (a test keeps them equal). */
 export const DEFAULT_PIPELINES = { release: 'notes-release', hotfix: 'notes-hotfix', rollback: ROLLBACK_PIPELINE_NAME } as const;

@@ -42,13 +42,13 @@ import {
   ROLLBACK_STAGES,
   ROLLBACK_VARIABLES,
   UNKNOWN_REQUESTER,
-} from './rollback-execution';
+} from '../release/rollback-execution';
 import { BUILD_IMAGE, BUILD_NODE_VERSION } from './steps';
 
-export { ROLLBACK_PIPELINE_NAME } from './rollback-execution';
+export { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
 
 /** The folder published as the pipeline's source (see its README). */
-export const ROLLBACK_KIT_DIR = path.join(__dirname, 'rollback-kit');
+export const ROLLBACK_KIT_DIR = path.join(__dirname, '..', 'release', 'rollback-kit');
 /** Archived assemblies, as the release recorder writes them. */
 export const ARCHIVED_ASSEMBLIES = 'releases/*/cloud-assembly.zip';
 

@@ -1,7 +1,7 @@
 /**
  * The CodeBuild steps of the pipelines: the build (tests, audit, version check, synth), the
  * self-update of the pipeline stack, the per-environment deploy, and the prod stateful-change guard.
- * Build and deploy logic that is more than a command lives in `lib/pipeline/scripts/*.ts` (run with
+ * Build and deploy logic that is more than a command lives in `lib/release/scripts/*.ts` (run with
  * `npx tsx`), where it is unit-tested.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -13,7 +13,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { assumeBootstrapRolesStatement, deployRoleArn, DeployTarget } from './bootstrap';
 import { acknowledgeWildcardResource } from './nag';
-import { NOTES_STACK_OUTPUTS } from './scripts/stack-outputs';
+import { NOTES_STACK_OUTPUTS } from '../release/scripts/stack-outputs';
 
 /** Node.js major the builds run on (CodeBuild runtime-versions); the Lambdas run on Node 22 too. */
 export const BUILD_NODE_VERSION = '22';
@@ -114,7 +114,7 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
         install: install(),
         build: {
           commands: [
-            `npx tsx lib/pipeline/scripts/release-version.ts --kind ${props.kind} --out .pipeline/vars.env`,
+            `npx tsx lib/release/scripts/release-version.ts --kind ${props.kind} --out .pipeline/vars.env`,
             '. ./.pipeline/vars.env',
             'npm run lint',
             ...tests,
@@ -183,7 +183,7 @@ export function deployProject(scope: Construct, id: string, props: DeployProject
     exportedVariables: DEPLOY_VARIABLES,
     commands: [
       `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json`,
-      `npx tsx lib/pipeline/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
+      `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
       '. ./.pipeline/outputs.env',
     ],
   });
@@ -203,7 +203,7 @@ export function statefulGuardProject(scope: Construct, id: string, props: Deploy
     commands: [
       'CHANGE_SET="notes-guard-$CODEBUILD_BUILD_NUMBER"',
       `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --no-execute --change-set-name "$CHANGE_SET"`,
-      `npx tsx lib/pipeline/scripts/stateful-guard.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE"`,
+      `npx tsx lib/release/scripts/stateful-guard.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE"`,
     ],
   });
 }

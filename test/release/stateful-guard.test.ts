@@ -7,7 +7,7 @@ import {
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { decide, main, parseOverride, ResourceChangeSummary, runGuard } from '../../lib/pipeline/scripts/stateful-guard';
+import { decide, main, parseOverride, ResourceChangeSummary, runGuard } from '../../lib/release/scripts/stateful-guard';
 
 const STACK = 'NotesStack-prod';
 const table = (over: Partial<ResourceChangeSummary>): ResourceChangeSummary => ({

@@ -8,7 +8,7 @@
  * link, and writes them as shell `export` lines that the buildspec sources, so CodeBuild exports
  * them as the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL.
  *
- *   npx tsx lib/pipeline/scripts/release-version.ts --kind release|hotfix --out .pipeline/vars.env
+ *   npx tsx lib/release/scripts/release-version.ts --kind release|hotfix --out .pipeline/vars.env
  * Environment: LEDGER_TABLE (release ledger), SOURCE_OWNER, SOURCE_REPO, AWS_REGION.
  */
 import { execFileSync } from 'child_process';
@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { compareVersions, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../../release/ledger';
+import { compareVersions, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
 
 export type ReleaseKind = 'release' | 'hotfix';
 

@@ -9,7 +9,7 @@
  * it are thin and take the client as a parameter so tests can mock it.
  *
  * Run in CodeBuild:
- *   npx tsx lib/pipeline/scripts/stateful-guard.ts --stack NotesStack-prod --change-set notes-guard-<id> \
+ *   npx tsx lib/release/scripts/stateful-guard.ts --stack NotesStack-prod --change-set notes-guard-<id> \
  *     --region eu-west-1 [--role-arn <cdk deploy role>] [--allow true]
  * Exit codes: 0 allowed (or nothing to inspect), 1 blocked, 2 could not inspect.
  */

@@ -11,7 +11,7 @@ import {
   main,
   MAX_CHANGE_SUMMARY,
   pullRequestUrl,
-} from '../../lib/pipeline/scripts/release-version';
+} from '../../lib/release/scripts/release-version';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
 import { newLedger, threeReleases } from '../support/ledger';
 
@@ -106,7 +106,7 @@ describe('release metadata', () => {
   });
 });
 
-describe('as the build step (npx tsx lib/pipeline/scripts/release-version.ts)', () => {
+describe('as the build step (npx tsx lib/release/scripts/release-version.ts)', () => {
   // The real ledger on dynalite, reached the way the build reaches DynamoDB: through the SDK's
   // endpoint configuration, here AWS_ENDPOINT_URL_DYNAMODB.
   let db: RunningDynalite;

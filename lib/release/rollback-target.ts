@@ -3,7 +3,7 @@
  * pipeline's Resolve step and the operator CLI (to show the plan before anything changes) use this
  * same function, so the plan shown is the plan executed.
  */
-import { normalizeVersion, ReleaseLedger, ReleaseRecord } from '../release/ledger';
+import { normalizeVersion, ReleaseLedger, ReleaseRecord } from './ledger';
 import { PREVIOUS_RELEASE } from './rollback-execution';
 
 export type TargetProblem = 'invalid-version' | 'never-released' | 'empty-ledger' | 'no-earlier-release' | 'already-current';

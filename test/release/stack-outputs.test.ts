@@ -2,7 +2,7 @@ import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
-import { main, NOTES_STACK_OUTPUTS, stackOutputs } from '../../lib/pipeline/scripts/stack-outputs';
+import { main, NOTES_STACK_OUTPUTS, stackOutputs } from '../../lib/release/scripts/stack-outputs';
 
 const complete = Object.fromEntries(NOTES_STACK_OUTPUTS.map((n) => [n, `${n}-value`]));
 
