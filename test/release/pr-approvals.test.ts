@@ -5,7 +5,8 @@ import { dirname, join } from 'path';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { DEFAULT_ARCHITECTURE_PATHS, DEFAULT_SECURITY_PATHS } from '../../lib/config';
+import { DEFAULT_ARCHITECTURE_PATHS, DEFAULT_SECURITY_PATHS, parseConfig } from '../../lib/config';
+import { repoConfig } from '../infra/fixture';
 import { matchesPattern, ownersOf, parseCodeOwners } from '../../lib/release/codeowners';
 import { approversText, MAX_APPROVERS_TEXT, PullRequest, PullRequestFile, Review } from '../../lib/release/pr-approvals';
 import { GateOutcome, runPullRequestGate } from '../../lib/release/scripts/pr-gate';
@@ -429,5 +430,33 @@ describe('CODEOWNERS and path patterns (as GitHub reads them)', () => {
     expect(text.length).toBeLessThanOrEqual(MAX_APPROVERS_TEXT);
     expect(text).toMatch(/^reviewer-number-0, .* \(\+\d+ more\)$/);
     expect(approversText([])).toBe('none');
+  });
+});
+
+describe("the gate's cdk.json keys (notes.pipeline)", () => {
+  const withPipeline = (change: Record<string, unknown>) => {
+    const config = repoConfig();
+    return { ...config, pipeline: { ...config.pipeline, ...change } };
+  };
+
+  test('the read-only token must be a secret other than the write token', () => {
+    expect(() => parseConfig(withPipeline({ gitReadTokenSecretName: 'notes/release/git-token' }))).toThrow(
+      'notes.pipeline.gitReadTokenSecretName: must name a secret other than gitTokenSecretName (the build may read only a read-only token)',
+    );
+  });
+
+  test('the security group must name a team or at least one login', () => {
+    expect(() => parseConfig(withPipeline({ pullRequestApprovals: { securityReviewers: { logins: [] } } }))).toThrow(
+      'notes.pipeline.pullRequestApprovals.securityReviewers: must name a team or at least one login',
+    );
+    expect(() => parseConfig(withPipeline({ pullRequestApprovals: { securityReviewers: { team: 'security' } } }))).toThrow(
+      'notes.pipeline.pullRequestApprovals.securityReviewers.team: must be a GitHub team as org/team-slug',
+    );
+  });
+
+  test('omitted path lists default to IAM, pipeline and auth code, and to the architecture files', () => {
+    const parsed = parseConfig(withPipeline({ pullRequestApprovals: { securityReviewers: { logins: ['sam'] } } }));
+
+    expect(parsed.pipeline.pullRequestApprovals).toEqual({ securityReviewers: { logins: ['sam'] }, securityPaths: DEFAULT_SECURITY_PATHS, architecturePaths: DEFAULT_ARCHITECTURE_PATHS });
   });
 });
