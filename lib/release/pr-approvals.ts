@@ -203,7 +203,7 @@ export function refusalMessage(pr: PullRequest, decision: ApprovalDecision): str
 }
 
 /** Longest PR_APPROVERS value; it travels in a pipeline variable and the approval text. */
-export const MAX_APPROVERS_TEXT = 120;
+export const MAX_APPROVERS_TEXT = 100;
 
 /** `alice, bob`, cut with `(+n more)` to fit the pipeline variable; `none` when empty. */
 export function approversText(approvers: string[], max = MAX_APPROVERS_TEXT): string {
@@ -220,7 +220,7 @@ export function approversText(approvers: string[], max = MAX_APPROVERS_TEXT): st
 
 export const DECISION_LOG = 'docs/01-decision-log.md';
 /** Longest KNOWN_ISSUES value (pipeline variable and approval text). */
-export const MAX_KNOWN_ISSUES_TEXT = 200;
+export const MAX_KNOWN_ISSUES_TEXT = 160;
 
 /**
  * The soft check: architecture files changed since the previous release but no entry of the
@@ -231,7 +231,12 @@ export function decisionLogWarning(changed: string[], architecturePaths: string[
   const architecture = changed.filter((p) => matchesAny(p, architecturePaths));
   if (architecture.length === 0) return undefined;
   const text = `architecture files changed since ${since} (${listSome(architecture, 2)}) but ${DECISION_LOG} did not`;
-  return text.length <= MAX_KNOWN_ISSUES_TEXT ? text : `architecture files changed since ${since} (${architecture.length} files) but ${DECISION_LOG} did not`;
+  return boundText(text.length <= MAX_KNOWN_ISSUES_TEXT ? text : `architecture files changed since ${since} (${architecture.length} files) but ${DECISION_LOG} did not`);
+}
+
+/** Cuts a KNOWN_ISSUES value to its bound. */
+export function boundText(text: string, max = MAX_KNOWN_ISSUES_TEXT): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
 // --- the read-only GitHub client ------------------------------------------------------------

@@ -15,6 +15,7 @@ import { readCodeOwners } from '../codeowners';
 import {
   ApprovalPolicy,
   approversText,
+  boundText,
   checkPullRequestApprovals,
   decisionLogWarning,
   GitHubReader,
@@ -75,7 +76,7 @@ function changedSince(cwd: string, base: string): string[] | undefined {
 export function knownIssues(cwd: string, policy: ApprovalPolicy, previous?: { version: string; commit: string }): string | undefined {
   if (!previous) return undefined;
   const changed = changedSince(cwd, previous.commit) ?? changedSince(cwd, `v${previous.version}`);
-  if (!changed) return `decision-log check not made: neither commit ${previous.commit.slice(0, 7)} nor tag v${previous.version} of the previous release is in the checkout`;
+  if (!changed) return boundText(`decision-log check not made: neither commit ${previous.commit.slice(0, 7)} nor tag v${previous.version} of the previous release is in the checkout`);
   return decisionLogWarning(changed, policy.architecturePaths, `v${previous.version}`);
 }
 
