@@ -8,7 +8,7 @@ import 'aws-sdk-client-mock-jest';
 import { DEFAULT_ARCHITECTURE_PATHS, DEFAULT_SECURITY_PATHS, parseConfig } from '../../lib/config';
 import { repoConfig } from '../infra/fixture';
 import { matchesPattern, ownersOf, parseCodeOwners } from '../../lib/release/codeowners';
-import { approversText, MAX_APPROVERS_TEXT, PullRequest, PullRequestFile, Review } from '../../lib/release/pr-approvals';
+import { approversText, decisionLogWarning, MAX_APPROVERS_TEXT, MAX_KNOWN_ISSUES_TEXT, PullRequest, PullRequestFile, Review } from '../../lib/release/pr-approvals';
 import { GateOutcome, runPullRequestGate } from '../../lib/release/scripts/pr-gate';
 import { GitHubStandIn, startGitHubStandIn, startUnreachableGitHub } from '../support/github-stand-in';
 
@@ -420,6 +420,15 @@ describe('CODEOWNERS and path patterns (as GitHub reads them)', () => {
     expect(ownersOf('lib/pipeline/steps.ts', rules).owners).toEqual(['@example-org/platform', '@carol']);
     expect(ownersOf('README.md', rules).owners).toEqual(['@example-org/maintainers']);
     expect(ownersOf('docs/02-cicd.md', rules).owners).toEqual([]);
+  });
+
+  test('KNOWN_ISSUES is cut to fit the pipeline variable, still naming the decision log', () => {
+    const changed = Array.from({ length: 40 }, (_, i) => `lib/constructs/a-rather-long-construct-file-name-number-${i}.ts`);
+
+    const text = decisionLogWarning(changed, DEFAULT_ARCHITECTURE_PATHS, 'v1.2.0')!;
+
+    expect(text.length).toBeLessThanOrEqual(MAX_KNOWN_ISSUES_TEXT);
+    expect(text).toBe('architecture files changed since v1.2.0 (40 files) but docs/01-decision-log.md did not');
   });
 
   test('PR_APPROVERS is cut to fit the pipeline variable', () => {
