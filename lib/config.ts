@@ -63,6 +63,35 @@ const environmentSchema = z
   })
   .strict();
 
+/** Paths that need an approval from the security group: IAM, pipeline and auth code, and the gate's own inputs. */
+export const DEFAULT_SECURITY_PATHS = [
+  'lib/pipeline/', 'lib/constructs/', 'lib/release/', 'lib/config.ts', 'cdk.json',
+  'lambda/release-recorder/', 'lambda/rollback-resolve/', 'lambda/rollback-record/', 'lambda/backup-check/', 'lambda/smoke-user/',
+  'CODEOWNERS', '.github/CODEOWNERS', 'docs/CODEOWNERS',
+];
+/** Architecture files: a release that changes them should come with a decision-log entry. */
+export const DEFAULT_ARCHITECTURE_PATHS = ['lib/constructs/', 'lib/pipeline/', 'lib/*-stack.ts', 'lib/app.ts'];
+
+const pathPattern = z.string().min(1).refine((p) => !/\s/.test(p), 'must be a path pattern without spaces (gitignore style, as in CODEOWNERS)');
+const githubLogin = z.string().regex(/^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$/, 'must be a GitHub login (without @)');
+
+const pullRequestApprovalsSchema = z
+  .object({
+    /** Changed paths matching these need an approval from the security group. */
+    securityPaths: z.array(pathPattern).min(1).default(DEFAULT_SECURITY_PATHS),
+    /** The security group: a GitHub team (`org/team-slug`), a list of logins, or both. */
+    securityReviewers: z
+      .object({
+        team: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9._-]+$/, 'must be a GitHub team as org/team-slug').optional(),
+        logins: z.array(githubLogin).optional(),
+      })
+      .strict()
+      .refine((r) => r.team !== undefined || (r.logins?.length ?? 0) > 0, { message: 'must name a team or at least one login' }),
+    /** Changed paths matching these, without a decision-log change, raise the decision-log warning. */
+    architecturePaths: z.array(pathPattern).default(DEFAULT_ARCHITECTURE_PATHS),
+  })
+  .strict();
+
 const pipelineSchema = z
   .object({
     account: accountId.optional(),
@@ -88,8 +117,19 @@ const pipelineSchema = z
     rollbackApproval: z.boolean(),
     /** Secrets Manager secret holding the token that may push release tags to the repository. */
     gitTokenSecretName: z.string().min(1),
+    /**
+     * Secrets Manager secret holding a read-only token (pull requests, contents, team members)
+     * that the Build step's approvals gate uses. Its own secret: the build never reads the write token.
+     */
+    gitReadTokenSecretName: z.string().min(1),
+    /** The Build step's pull-request approvals gate (docs/04-release-process.md). */
+    pullRequestApprovals: pullRequestApprovalsSchema,
   })
-  .strict();
+  .strict()
+  .refine((p) => p.gitReadTokenSecretName !== p.gitTokenSecretName, {
+    path: ['gitReadTokenSecretName'],
+    message: 'must name a secret other than gitTokenSecretName (the build may read only a read-only token)',
+  });
 
 const appSchema = z
   .object({

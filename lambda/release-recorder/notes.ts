@@ -7,6 +7,10 @@ export interface ReleaseNotesInput {
   commit: string;
   repoUrl: string;
   pullRequestUrl?: string;
+  /** Who approved the pull request on GitHub; undefined when not known. */
+  pullRequestApprovers?: string[];
+  /** Warnings the build raised (the decision-log check). */
+  knownIssues?: string[];
   previousVersion?: string;
   /** Commits since the previous release's tag, when GitHub could list them. */
   commits?: CommitSummary[];
@@ -25,6 +29,7 @@ export function renderReleaseNotes(n: ReleaseNotesInput): string {
   lines.push(`- Released: ${n.releasedAt}`);
   lines.push(`- Commit: [${n.commit.slice(0, 12)}](${n.repoUrl}/commit/${n.commit})`);
   lines.push(`- Pull request: ${n.pullRequestUrl ?? 'none recorded'}`);
+  if (n.pullRequestApprovers) lines.push(`- Pull request approved by: ${n.pullRequestApprovers.length ? n.pullRequestApprovers.join(', ') : 'nobody'}`);
   lines.push(`- Pipeline: ${n.pipelineName}, execution ${n.pipelineExecutionId}`);
   lines.push(`- Cloud assembly: s3://${n.archive.bucket}/${n.archive.key} (sha256 ${n.archive.sha256}${n.archive.versionId ? `, version ${n.archive.versionId}` : ''})`);
   lines.push('');
@@ -41,6 +46,9 @@ export function renderReleaseNotes(n: ReleaseNotesInput): string {
   lines.push('', '## Smoke tests', '');
   if (n.smokeResults.length === 0) lines.push('- none recorded');
   for (const s of n.smokeResults) lines.push(`- ${s.stage}: ${s.summary}`);
+  lines.push('', '## Known issues', '');
+  if (!n.knownIssues || n.knownIssues.length === 0) lines.push('- none recorded');
+  for (const k of n.knownIssues ?? []) lines.push(`- ${k}`);
   lines.push('');
   return lines.join('\n');
 }

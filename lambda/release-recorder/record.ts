@@ -51,6 +51,10 @@ export interface RecorderInput {
 export interface ExecutionFacts {
   changeSummary: string;
   pullRequestUrl?: string;
+  /** The pull request's approvers on GitHub (the build's PR_APPROVERS), when known. */
+  pullRequestApprovers?: string[];
+  /** The build's warnings (KNOWN_ISSUES), e.g. the decision-log check. */
+  knownIssues: string[];
   approvals: { approver: string; comment?: string; stage: string; action: string }[];
   smokeResults: { stage: string; summary: string }[];
 }
@@ -63,11 +67,15 @@ function step(name: string, err: unknown): Error {
 export async function executionFacts(client: CodePipelineClient, pipelineName: string, executionId: string): Promise<ExecutionFacts> {
   const details = await listActionExecutions(client, pipelineName, executionId);
 
-  const facts: ExecutionFacts = { changeSummary: '', approvals: [], smokeResults: [] };
+  const facts: ExecutionFacts = { changeSummary: '', knownIssues: [], approvals: [], smokeResults: [] };
   for (const d of details) {
     const vars = d.output?.outputVariables ?? {};
     if (vars.CHANGE_SUMMARY !== undefined) facts.changeSummary = vars.CHANGE_SUMMARY;
     if (vars.PR_URL && vars.PR_URL !== 'none') facts.pullRequestUrl = vars.PR_URL;
+    if (vars.PR_APPROVERS && vars.PR_APPROVERS !== 'unknown') {
+      facts.pullRequestApprovers = vars.PR_APPROVERS === 'none' ? [] : vars.PR_APPROVERS.split(', ').filter(Boolean);
+    }
+    if (vars.KNOWN_ISSUES && vars.KNOWN_ISSUES !== 'none') facts.knownIssues = [vars.KNOWN_ISSUES];
     if (d.input?.actionTypeId?.category === 'Approval' && d.status === 'Succeeded') {
       facts.approvals.push({
         approver: d.updatedBy ?? 'unknown',
@@ -189,6 +197,8 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
     commit: input.commit,
     repoUrl,
     pullRequestUrl: facts.pullRequestUrl,
+    pullRequestApprovers: facts.pullRequestApprovers,
+    knownIssues: facts.knownIssues,
     previousVersion: previous?.version,
     commits,
     changeSummary: facts.changeSummary,
@@ -229,6 +239,8 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
       approvers: facts.approvals.map((a) => a.approver),
       changeSummary: commits && commits.length > 0 ? commits.map((c) => c.subject).join('; ') : facts.changeSummary,
       ...(facts.pullRequestUrl ? { pullRequestUrl: facts.pullRequestUrl } : {}),
+      ...(facts.pullRequestApprovers ? { pullRequestApprovers: facts.pullRequestApprovers } : {}),
+      ...(facts.knownIssues.length ? { knownIssues: facts.knownIssues } : {}),
       smokeSummary: facts.smokeResults.map((s) => `${s.stage}: ${s.summary}`).join(' | '),
     });
   } catch (err) {

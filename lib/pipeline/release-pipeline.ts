@@ -122,7 +122,15 @@ export class ReleasePipeline extends Construct {
 
     // --- Build ----------------------------------------------------------------------------
     const assembly = new codepipeline.Artifact('Assembly');
-    this.buildProject = buildProject(this, 'BuildStep', { ...common, kind: props.buildKind, ledgerTable: props.ledgerTable, owner, repo });
+    this.buildProject = buildProject(this, 'BuildStep', {
+      ...common,
+      kind: props.buildKind,
+      ledgerTable: props.ledgerTable,
+      owner,
+      repo,
+      gitReadTokenSecretName: config.pipeline.gitReadTokenSecretName,
+      approvalPolicy: { releaseBranch: config.pipeline.source.branch, ...config.pipeline.pullRequestApprovals },
+    });
     const buildAction = new actions.CodeBuildAction({
       actionName: 'Build',
       project: this.buildProject,
@@ -197,7 +205,8 @@ export class ReleasePipeline extends Construct {
         externalEntityLink: `https://github.com/${owner}/${repo}/commit/${commit}`,
         additionalInformation:
           `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${version} (commit ${commit}) for ${prod.name}, ${approval.role} approval. ` +
-          `Changes: ${buildAction.variable('CHANGE_SUMMARY')}. PR: ${buildAction.variable('PR_URL')}. ${smokeText}. ` +
+          `Changes: ${buildAction.variable('CHANGE_SUMMARY')}. PR: ${buildAction.variable('PR_URL')}, approved by ${buildAction.variable('PR_APPROVERS')}. ` +
+          `Known issues: ${buildAction.variable('KNOWN_ISSUES')}. ${smokeText}. ` +
           'Runbook: docs/runbooks/approve-release.md',
         timeout: Duration.days(3),
         runOrder: 1,

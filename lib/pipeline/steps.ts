@@ -10,6 +10,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { assumeBootstrapRolesStatement, deployRoleArn, DeployTarget } from './bootstrap';
 import { acknowledgeWildcardResource } from './nag';
@@ -20,7 +21,7 @@ export const BUILD_NODE_VERSION = '22';
 /** Ubuntu standard image 7.0: supports Node 22 through runtime-versions. */
 export const BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0;
 /** The variables the Build action exports (CodeBuild `exported-variables`). */
-export const BUILD_VARIABLES = ['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL'] as const;
+export const BUILD_VARIABLES = ['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL', 'PR_APPROVERS', 'KNOWN_ISSUES'] as const;
 /** The variables a deploy action exports: the stack's outputs and its name. */
 export const DEPLOY_VARIABLES = [...NOTES_STACK_OUTPUTS, 'STACK_NAME'] as const;
 
@@ -86,13 +87,26 @@ export interface BuildProjectProps extends CommonProps {
   readonly ledgerTable: dynamodb.ITable;
   readonly owner: string;
   readonly repo: string;
+  /** Secrets Manager name of the read-only GitHub token of the pull-request approvals gate. */
+  readonly gitReadTokenSecretName: string;
+  /** The gate's rules (PR_APPROVALS_POLICY): release branch, security paths and group, architecture paths. */
+  readonly approvalPolicy: {
+    releaseBranch: string;
+    securityPaths: string[];
+    securityReviewers: { team?: string; logins?: string[] };
+    architecturePaths: string[];
+  };
 }
 
 /**
  * The Build step: refuses an already released version first (cheap), then lint, type check, tests,
  * the dependency audit, and `cdk synth` with the release identity. Its only output is the cloud
  * assembly. A release runs every test; a hotfix runs lint and the unit tests (no reliability suite).
- * The role reads the ledger and nothing else beyond logs and artifacts; it assumes no role.
+ * The version check also runs the pull-request approvals gate (`lib/release/scripts/pr-gate.ts`);
+ * its rules come from this project's definition (the deployed pipeline), not from the commit under
+ * test, so a pull request cannot loosen the gate it is judged by.
+ * The role reads the ledger and the read-only GitHub token and nothing else beyond logs and
+ * artifacts; it assumes no role.
  */
 export function buildProject(scope: Construct, id: string, props: BuildProjectProps): codebuild.PipelineProject {
   const tests =
@@ -106,6 +120,10 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
       LEDGER_TABLE: { value: props.ledgerTable.tableName },
       SOURCE_OWNER: { value: props.owner },
       SOURCE_REPO: { value: props.repo },
+      // The secret's name, not its value: the script reads the token through the SDK, so it is in
+      // no environment variable that npm, jest or cdk synth could print or pass on.
+      GIT_READ_TOKEN_SECRET_NAME: { value: props.gitReadTokenSecretName },
+      PR_APPROVALS_POLICY: { value: JSON.stringify(props.approvalPolicy) },
     },
     buildSpec: {
       version: '0.2',
@@ -134,6 +152,8 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
       resources: [props.ledgerTable.tableArn],
     }),
   );
+  // GetSecretValue and DescribeSecret on this one secret (name-??????), never on the write token.
+  secretsmanager.Secret.fromSecretNameV2(p, 'GitReadToken', props.gitReadTokenSecretName).grantRead(p);
   return p;
 }
 

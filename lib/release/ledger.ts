@@ -37,6 +37,10 @@ export interface ReleaseRecord {
   approvers: string[];
   changeSummary: string;
   pullRequestUrl?: string;
+  /** GitHub logins whose approval of the pull request counted in the Build step's gate. */
+  pullRequestApprovers?: string[];
+  /** Warnings the build raised, e.g. architecture changed without a decision-log entry. */
+  knownIssues?: string[];
   smokeSummary: string;
 }
 

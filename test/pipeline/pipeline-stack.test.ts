@@ -101,13 +101,29 @@ describe('release pipeline structure', () => {
     });
   });
 
-  test('declares ALLOW_STATEFUL_CHANGE defaulting to false, and the build exports VERSION, COMMIT, CHANGE_SUMMARY, PR_URL', () => {
+  test('declares ALLOW_STATEFUL_CHANGE defaulting to false, and the build exports VERSION, COMMIT, CHANGE_SUMMARY, PR_URL, PR_APPROVERS, KNOWN_ISSUES', () => {
     expect(pipelineNamed('notes-release').Variables).toEqual([expect.objectContaining({ Name: 'ALLOW_STATEFUL_CHANGE', DefaultValue: 'false' })]);
     const build = stage('notes-release', 'Build').Actions.find((a) => a.Name === 'Build')!;
     expect(build.Namespace).toBe('Build');
     const source = resources[logicalIdOf(stack.releasePipeline.buildProject)].Properties.Source as Json;
     const spec = JSON.parse(String(source.BuildSpec));
-    expect(spec.env['exported-variables']).toEqual(['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL']);
+    expect(spec.env['exported-variables']).toEqual(['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL', 'PR_APPROVERS', 'KNOWN_ISSUES']);
+  });
+
+  test("the build's approvals gate gets its rules from the pipeline definition and the read-only token's secret by name", () => {
+    for (const p of [stack.releasePipeline.buildProject, stack.hotfixPipeline.buildProject]) {
+      const vars = (resources[logicalIdOf(p)].Properties.Environment as { EnvironmentVariables: { Name: string; Type: string; Value: string }[] }).EnvironmentVariables;
+      const byName = Object.fromEntries(vars.map((v) => [v.Name, v]));
+      // The name only: the script reads the value through the SDK, so no build command's environment holds the token.
+      expect(byName.GIT_READ_TOKEN_SECRET_NAME).toEqual({ Name: 'GIT_READ_TOKEN_SECRET_NAME', Type: 'PLAINTEXT', Value: 'notes/release/git-read-token' });
+      expect(vars.filter((v) => v.Type !== 'PLAINTEXT')).toEqual([]);
+      expect(JSON.parse(byName.PR_APPROVALS_POLICY.Value)).toEqual({
+        releaseBranch: 'main',
+        securityPaths: expect.arrayContaining(['lib/pipeline/', 'lib/constructs/', 'cdk.json', '.github/CODEOWNERS']),
+        securityReviewers: { team: 'example-org/security' },
+        architecturePaths: ['lib/constructs/', 'lib/pipeline/', 'lib/*-stack.ts', 'lib/app.ts'],
+      });
+    }
   });
 
   test('the build checks the version first, then lints, tests, audits and synthesizes with the release identity', () => {
@@ -163,7 +179,10 @@ describe('release pipeline structure', () => {
     const [approval] = stage('notes-release', 'ApproveProd').Actions;
     expect(approval.ActionTypeId).toMatchObject({ Category: 'Approval', Provider: 'Manual' });
     const info = approval.Configuration!.CustomData;
-    for (const part of ['#{Build.VERSION}', '#{Build.COMMIT}', '#{Build.CHANGE_SUMMARY}', '#{Build.PR_URL}', '#{SmokeDev.SMOKE_SUMMARY}', '#{DeployDev.ApiUrl}']) expect(info).toContain(part);
+    for (const part of ['#{Build.VERSION}', '#{Build.COMMIT}', '#{Build.CHANGE_SUMMARY}', '#{Build.PR_URL}', '#{Build.PR_APPROVERS}', '#{Build.KNOWN_ISSUES}', '#{SmokeDev.SMOKE_SUMMARY}', '#{DeployDev.ApiUrl}']) {
+      expect(info).toContain(part);
+    }
+    expect(info).toContain('approved by #{Build.PR_APPROVERS}. Known issues: #{Build.KNOWN_ISSUES}.');
     expect(approval.Configuration!.ExternalEntityLink).toBe('https://github.com/example-org/serverless-personal-notes/commit/#{Build.COMMIT}');
     expect(approval.Configuration!.NotificationArn).toBeDefined();
   });
@@ -309,6 +328,30 @@ describe('least privilege', () => {
     ]);
     expect(byAction('codepipeline:ListActionExecutions')).toEqual([['arn:aws:codepipeline:eu-west-1:{"Ref":"AWS::AccountId"}:notes-release']]);
     expect(actionsOf(statements).filter((a) => a.startsWith('sts:'))).toEqual([]);
+  });
+
+  test('the build roles may read only the read-only git token; only the recorder reads the write token', () => {
+    const secretArn = (name: string) => `arn:aws:secretsmanager:eu-west-1:{"Ref":"AWS::AccountId"}:secret:${name}-??????`;
+    const readers = new Map<string, string[]>();
+    for (const r of Object.values(resources).filter((x) => x.Type === 'AWS::IAM::Policy')) {
+      for (const s of (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement) {
+        if (!actionsOf([s]).some((a) => a.startsWith('secretsmanager:'))) continue;
+        const roles = (r.Properties.Roles as { Ref: string }[]).map((x) => x.Ref);
+        for (const res of (Array.isArray(s.Resource) ? s.Resource : [s.Resource]).map(render)) readers.set(res, [...(readers.get(res) ?? []), ...roles].sort());
+      }
+    }
+    const buildRoles = [stack.releasePipeline.buildProject, stack.hotfixPipeline.buildProject].map(roleIdOfProject);
+    const recorderRoles = [stack.releasePipeline.recorder, stack.hotfixPipeline.recorder].map((r) => logicalIdOf(r.function.role!));
+    expect(Object.fromEntries(readers)).toEqual({
+      [secretArn('notes/release/git-read-token')]: [...buildRoles].sort(),
+      [secretArn('notes/release/git-token')]: [...recorderRoles].sort(),
+    });
+    for (const role of buildRoles) {
+      const secretStatements = statementsOfRole(role).filter((s) => actionsOf([s]).some((a) => a.startsWith('secretsmanager:')));
+      expect(secretStatements.map((s) => [actionsOf([s]).sort(), render(s.Resource)])).toEqual([
+        [['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], secretArn('notes/release/git-read-token')],
+      ]);
+    }
   });
 
   test('the backups check may only describe the prod stack and its tables\' backups', () => {

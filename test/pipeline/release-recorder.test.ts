@@ -1,5 +1,3 @@
-import { createServer, IncomingMessage, Server } from 'http';
-import { AddressInfo } from 'net';
 import { createHash } from 'crypto';
 import { ActionExecutionDetail, CodePipelineClient, ListActionExecutionsCommand, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
@@ -9,66 +7,19 @@ import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambda/release-recorder/index';
 import { ReleaseLedger, ReleaseRecord } from '../../lib/release/ledger';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
+import { GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
 
-// --- a local stand-in for the GitHub REST API, recording every request ---
-interface Recorded {
-  method: string;
-  path: string;
-  authorization?: string;
-  body?: Record<string, unknown>;
-}
-let github: Server;
-let githubUrl: string;
-let requests: Recorded[] = [];
-let refs: Record<string, string> = {};
-let releases: Set<string> = new Set();
-let githubToken = 'ghp_test_token';
+// --- a local stand-in for the GitHub REST API, recording every request (test/support) ---
+let gh: GitHubStandIn;
 const compareCommits = [
   { sha: '1111111aaaaaaa', commit: { message: 'Add note tags (#41)\n\nbody' } },
   { sha: '2222222bbbbbbb', commit: { message: 'Fix paging cursor' } },
 ];
-
-async function readBody(req: IncomingMessage): Promise<Record<string, unknown> | undefined> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  return chunks.length ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>) : undefined;
-}
-
 beforeAll(async () => {
-  github = createServer(async (req, res) => {
-    const body = await readBody(req);
-    const path = req.url ?? '';
-    requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, body });
-    const send = (status: number, json: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(json));
-    };
-    if (req.headers.authorization !== `Bearer ${githubToken}`) return send(401, { message: 'Bad credentials' });
-    const base = '/repos/example-org/notes';
-    if (req.method === 'POST' && path === `${base}/git/refs`) {
-      const ref = String(body?.ref);
-      if (refs[ref]) return send(422, { message: 'Reference already exists' });
-      refs[ref] = String(body?.sha);
-      return send(201, { ref, object: { sha: body?.sha } });
-    }
-    if (req.method === 'GET' && path.startsWith(`${base}/git/ref/tags/`)) {
-      const ref = `refs/tags/${decodeURIComponent(path.slice(`${base}/git/ref/tags/`.length))}`;
-      return refs[ref] ? send(200, { ref, object: { sha: refs[ref] } }) : send(404, { message: 'Not Found' });
-    }
-    if (req.method === 'POST' && path === `${base}/releases`) {
-      const tag = String(body?.tag_name);
-      if (releases.has(tag)) return send(422, { message: 'Validation Failed', errors: [{ resource: 'Release', code: 'already_exists', field: 'tag_name' }] });
-      releases.add(tag);
-      return send(201, { html_url: `https://github.com/example-org/notes/releases/tag/${tag}` });
-    }
-    if (req.method === 'GET' && path.startsWith(`${base}/compare/`)) return send(200, { commits: compareCommits });
-    return send(404, { message: 'Not Found' });
-  });
-  await new Promise<void>((resolve) => github.listen(0, '127.0.0.1', resolve));
-  githubUrl = `http://127.0.0.1:${(github.address() as AddressInfo).port}`;
+  gh = await startGitHubStandIn('example-org', 'notes');
 });
 afterAll(async () => {
-  await new Promise<void>((resolve) => github.close(() => resolve()));
+  await gh.close();
 });
 
 // --- the ledger, for real, on dynalite ---
@@ -164,10 +115,8 @@ const EXECUTION_HISTORY: ActionExecutionDetail[] = [
 ];
 
 beforeEach(async () => {
-  requests = [];
-  refs = {};
-  releases = new Set();
-  githubToken = 'ghp_test_token';
+  gh.reset();
+  gh.state.compareCommits = compareCommits;
   ledgerTable = await db.createLedgerTable();
   await ledger().recordRelease(previousRelease);
 
@@ -181,7 +130,7 @@ beforeEach(async () => {
     GIT_TOKEN_SECRET_NAME: 'notes/release/git-token',
     REPO_OWNER: 'example-org',
     REPO_NAME: 'notes',
-    GITHUB_API_URL: githubUrl,
+    GITHUB_API_URL: gh.url,
     DYNAMODB_ENDPOINT: db.endpoint,
   });
 
@@ -193,7 +142,7 @@ beforeEach(async () => {
     Body: { transformToByteArray: async () => new Uint8Array(ASSEMBLY) } as unknown as GetObjectCommandOutput['Body'],
   }));
   s3.on(PutObjectCommand).resolves({ VersionId: 'archive-version-1' });
-  secrets.on(GetSecretValueCommand, { SecretId: 'notes/release/git-token' }).callsFake(() => ({ SecretString: JSON.stringify({ token: githubToken }) }));
+  secrets.on(GetSecretValueCommand, { SecretId: 'notes/release/git-token' }).callsFake(() => ({ SecretString: JSON.stringify({ token: gh.state.token }) }));
   pipeline.on(PutJobSuccessResultCommand).resolves({});
   pipeline.on(PutJobFailureResultCommand).resolves({});
   pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: EXECUTION_HISTORY });
@@ -204,7 +153,7 @@ describe('release recorder', () => {
     await handler(jobEvent());
 
     // the tag: exactly this request, with the token from Secrets Manager
-    const tagCall = requests.find((r) => r.method === 'POST' && r.path === '/repos/example-org/notes/git/refs');
+    const tagCall = gh.requests.find((r) => r.method === 'POST' && r.path === '/repos/example-org/notes/git/refs');
     expect(tagCall).toEqual({ method: 'POST', path: '/repos/example-org/notes/git/refs', authorization: 'Bearer ghp_test_token', body: { ref: 'refs/tags/v1.3.0', sha: COMMIT } });
     expect(secrets).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: 'notes/release/git-token' });
     // the archive: the pipeline's artifact, byte for byte, written once under releases/v1.3.0/
@@ -227,8 +176,8 @@ describe('release recorder', () => {
     expect(notes).toContain('- Dev: dev: 11/11 checks passed');
     expect(notes).toContain('- Prod: prod: 11/11 checks passed');
     expect(notes).toContain(`sha256 ${ASSEMBLY_SHA}`);
-    expect(requests.find((r) => r.path === '/repos/example-org/notes/compare/v1.2.0...' + COMMIT)).toBeDefined();
-    const releaseCall = requests.find((r) => r.method === 'POST' && r.path === '/repos/example-org/notes/releases');
+    expect(gh.requests.find((r) => r.path === '/repos/example-org/notes/compare/v1.2.0...' + COMMIT)).toBeDefined();
+    const releaseCall = gh.requests.find((r) => r.method === 'POST' && r.path === '/repos/example-org/notes/releases');
     expect(releaseCall?.body).toEqual({ tag_name: 'v1.3.0', target_commitish: COMMIT, name: 'v1.3.0', body: notes, draft: false, prerelease: false });
     // the ledger: the immutable record the rollback reads
     const record = await ledger().getRelease('1.3.0');
@@ -271,6 +220,37 @@ describe('release recorder', () => {
     expect((await ledger().getRelease('1.3.0'))?.approvers).toEqual(['arn:aws:iam::123456789012:user/alice']);
   });
 
+  test('names the pull request\'s approvers and the build\'s known issues in the notes and the ledger', async () => {
+    const warning = 'architecture files changed since v1.2.0 (lib/pipeline/steps.ts) but docs/01-decision-log.md did not';
+    const build = EXECUTION_HISTORY[0];
+    const withGate: ActionExecutionDetail = { ...build, output: { outputVariables: { ...build.output!.outputVariables, PR_APPROVERS: 'carol, dave', KNOWN_ISSUES: warning } } };
+    pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [withGate, ...EXECUTION_HISTORY.slice(1)] });
+
+    await handler(jobEvent());
+
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 1);
+    const notes = notesWritten();
+    expect(notes).toContain('- Pull request: https://github.com/example-org/notes/pull/41\n- Pull request approved by: carol, dave\n');
+    expect(notes).toContain(`## Known issues\n\n- ${warning}\n`);
+    expect(await ledger().getRelease('1.3.0')).toEqual(expect.objectContaining({ pullRequestApprovers: ['carol', 'dave'], knownIssues: [warning] }));
+  });
+
+  test('without known issues the notes say none, and a hotfix whose approvers are unknown records none', async () => {
+    const build = EXECUTION_HISTORY[0];
+    const hotfix: ActionExecutionDetail = { ...build, output: { outputVariables: { ...build.output!.outputVariables, PR_URL: 'none', PR_APPROVERS: 'unknown', KNOWN_ISSUES: 'none' } } };
+    pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [hotfix, ...EXECUTION_HISTORY.slice(1)] });
+
+    await handler(jobEvent());
+
+    const notes = notesWritten();
+    expect(notes).toContain('- Pull request: none recorded\n- Pipeline:');
+    expect(notes).toContain('## Known issues\n\n- none recorded\n');
+    const record = await ledger().getRelease('1.3.0');
+    expect(record).toBeDefined();
+    expect(record).not.toHaveProperty('pullRequestApprovers');
+    expect(record).not.toHaveProperty('knownIssues');
+  });
+
   test('a retried step of the same execution completes without duplicating anything', async () => {
     await handler(jobEvent());
     pipeline.resetHistory();
@@ -288,7 +268,7 @@ describe('release recorder', () => {
   });
 
   test('fails naming the tag step when the tag exists on another commit, and records nothing', async () => {
-    refs['refs/tags/v1.3.0'] = 'deadbeefdeadbeef';
+    gh.state.refs['refs/tags/v1.3.0'] = 'deadbeefdeadbeef';
 
     await handler(jobEvent());
 
@@ -303,12 +283,12 @@ describe('release recorder', () => {
     await handler(jobEvent());
 
     expect(failureMessage()).toMatch(/^release: archive: s3:\/\/archive-bucket\/releases\/v1\.3\.0\/cloud-assembly\.zip already exists with different content/);
-    expect(requests.filter((r) => r.path.endsWith('/git/refs'))).toHaveLength(0);
+    expect(gh.requests.filter((r) => r.path.endsWith('/git/refs'))).toHaveLength(0);
     expect(await ledger().getRelease('1.3.0')).toBeUndefined();
   });
 
   test('fails naming the tag step when GitHub refuses the token', async () => {
-    githubToken = 'rotated';
+    gh.state.token = 'rotated';
     secrets.on(GetSecretValueCommand).resolves({ SecretString: 'ghp_stale' });
 
     await handler(jobEvent());
@@ -322,7 +302,7 @@ describe('release recorder', () => {
     await handler(jobEvent());
 
     expect(failureMessage()).toMatch(/^release: ledger: version 1\.3\.0 is already released by execution exec-other .*nothing was tagged or archived$/);
-    expect(requests).toHaveLength(0);
+    expect(gh.requests).toHaveLength(0);
     expect(s3).toHaveReceivedCommandTimes(PutObjectCommand, 0);
   });
 

@@ -12,7 +12,11 @@ import {
   MAX_CHANGE_SUMMARY,
   pullRequestUrl,
 } from '../../lib/release/scripts/release-version';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DEFAULT_ARCHITECTURE_PATHS, DEFAULT_SECURITY_PATHS } from '../../lib/config';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
+import { GitHubStandIn, startGitHubStandIn } from '../support/github-stand-in';
 import { newLedger, threeReleases } from '../support/ledger';
 
 function ledgerWith(released: string[], current?: string): LedgerView {
@@ -135,6 +139,10 @@ describe('as the build step (npx tsx lib/release/scripts/release-version.ts)', (
         AWS_REGION: 'eu-west-1',
         SOURCE_OWNER: 'example-org',
         SOURCE_REPO: 'notes',
+        // The pull-request approvals gate, against the local GitHub stand-in.
+        GITHUB_API_URL: gh.url,
+        GIT_READ_TOKEN_SECRET_NAME: 'notes/release/git-read-token',
+        PR_APPROVALS_POLICY: JSON.stringify({ releaseBranch: 'main', securityPaths: DEFAULT_SECURITY_PATHS, securityReviewers: { team: 'example-org/security' }, architecturePaths: DEFAULT_ARCHITECTURE_PATHS }),
       });
     } finally {
       process.chdir(cwd);
@@ -142,7 +150,19 @@ describe('as the build step (npx tsx lib/release/scripts/release-version.ts)', (
   };
   const varsFile = () => join(repo, '.pipeline', 'vars.env');
 
+  let gh: GitHubStandIn;
+  const secrets = mockClient(SecretsManagerClient);
+  /** The HEAD commit came to main through PR #17, approved by bob. */
+  const mergedThroughPullRequest = (reviews: { user: { login: string }; state: string }[]) => {
+    const sha = git('rev-parse', 'HEAD');
+    const pr = { number: 17, html_url: 'https://github.com/example-org/notes/pull/17', state: 'closed', merged_at: '2026-11-30T10:00:00Z', merge_commit_sha: sha, user: { login: 'alice' }, head: { sha: 'feedface' }, base: { ref: 'main' } };
+    gh.state.pullsByCommit[sha] = [pr];
+    gh.state.reviews[17] = reviews.map((r) => ({ ...r, commit_id: 'feedface', submitted_at: '2026-11-30T09:00:00Z' }));
+    gh.state.files[17] = [{ filename: 'package.json', status: 'modified' }];
+  };
+
   beforeAll(async () => {
+    gh = await startGitHubStandIn('example-org', 'notes');
     db = await startDynalite();
     Object.assign(process.env, { AWS_ENDPOINT_URL_DYNAMODB: db.endpoint, AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' });
   });
@@ -152,8 +172,12 @@ describe('as the build step (npx tsx lib/release/scripts/release-version.ts)', (
       else process.env[name] = value;
     }
     await db.stop();
+    await gh.close();
   });
   beforeEach(async () => {
+    gh.reset();
+    secrets.reset();
+    secrets.on(GetSecretValueCommand, { SecretId: 'notes/release/git-read-token' }).resolves({ SecretString: gh.state.token });
     const created = await newLedger(db);
     table = created.tableName;
     await threeReleases(created.ledger); // prod runs 1.2.0
@@ -167,14 +191,29 @@ describe('as the build step (npx tsx lib/release/scripts/release-version.ts)', (
   });
   afterEach(() => jest.restoreAllMocks());
 
-  test('a new version: exit 0 and the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL', async () => {
-    commit('Add note tags (#17)', '1.3.0');
+  test('a new version: exit 0 and the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY, PR_URL, PR_APPROVERS and KNOWN_ISSUES', async () => {
+    // No "(#17)" in the message: the pull request comes from GitHub's record of the commit.
+    commit('Add note tags', '1.3.0');
+    mergedThroughPullRequest([{ user: { login: 'bob' }, state: 'APPROVED' }]);
 
     const code = await build();
 
     expect(code).toBe(0);
-    const printed = execFileSync('sh', ['-c', `. '${varsFile()}'; printf '%s|%s|%s|%s' "$VERSION" "$COMMIT" "$CHANGE_SUMMARY" "$PR_URL"`], { encoding: 'utf8' });
-    expect(printed).toBe(`1.3.0|${git('rev-parse', 'HEAD')}|1 commit since v1.2.0: Add note tags (#17)|https://github.com/example-org/notes/pull/17`);
+    const printed = execFileSync('sh', ['-c', `. '${varsFile()}'; printf '%s|%s|%s|%s|%s|%s' "$VERSION" "$COMMIT" "$CHANGE_SUMMARY" "$PR_URL" "$PR_APPROVERS" "$KNOWN_ISSUES"`], { encoding: 'utf8' });
+    expect(printed).toBe(`1.3.0|${git('rev-parse', 'HEAD')}|1 commit since v1.2.0: Add note tags|https://github.com/example-org/notes/pull/17|bob|none`);
+  });
+
+  test('a release whose pull request lacks an approval stops in Build with a message naming it, and no variables', async () => {
+    commit('Add note tags (#17)', '1.3.0');
+    mergedThroughPullRequest([{ user: { login: 'bob' }, state: 'CHANGES_REQUESTED' }]);
+
+    const code = await build();
+
+    expect(code).toBe(1);
+    expect(errors).toEqual([
+      'pull request approvals: release refused: PR #17 (https://github.com/example-org/notes/pull/17): it has no approving review from someone other than its author (alice). Not counted: bob requested changes.',
+    ]);
+    expect(existsSync(varsFile())).toBe(false);
   });
 
   test('a version the ledger records as released: exit 1 with what to do, and no variables for the build', async () => {

@@ -6,10 +6,12 @@
  * tag, and one that is not newer than what prod runs; a hotfix must be a patch release on top of
  * prod's version. It also works out the commit, a one-line change summary and the pull request
  * link, and writes them as shell `export` lines that the buildspec sources, so CodeBuild exports
- * them as the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL.
+ * them as the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL. A regular release must
+ * also pass the pull-request approvals gate (`./pr-gate.ts`), which adds PR_APPROVERS and KNOWN_ISSUES.
  *
  *   npx tsx lib/release/scripts/release-version.ts --kind release|hotfix --out .pipeline/vars.env
- * Environment: LEDGER_TABLE (release ledger), SOURCE_OWNER, SOURCE_REPO, AWS_REGION.
+ * Environment: LEDGER_TABLE (release ledger), SOURCE_OWNER, SOURCE_REPO, AWS_REGION, and the gate's
+ * GIT_READ_TOKEN_SECRET_NAME, PR_APPROVALS_POLICY, optional GITHUB_API_URL.
  */
 import { execFileSync } from 'child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
@@ -17,6 +19,7 @@ import { dirname } from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { compareVersions, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
+import { GateOutcome, runPullRequestGate } from './pr-gate';
 
 export type ReleaseKind = 'release' | 'hotfix';
 
@@ -152,12 +155,26 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const range = base ? [`${base}..HEAD`] : ['-n', '20', 'HEAD'];
   const subjects = (tryGit(['log', '--no-merges', '--format=%s', ...range]) ?? '').split('\n');
   const message = tryGit(['log', '-1', '--format=%B', 'HEAD']) ?? '';
+  // The pull-request approvals gate (issue #15): refuses a release whose PR lacks an approval.
+  let gate: GateOutcome;
+  try {
+    const previousRelease = (await ledger.listReleases()).find((r) => r.version !== version);
+    gate = await runPullRequestGate({ kind, commit, env, cwd: process.cwd(), previousRelease, messagePullRequestUrl: pullRequestUrl(message, owner, repo) });
+  } catch (err) {
+    console.error(`pull request approvals: the check could not be made: ${(err as Error).message}`);
+    return 1;
+  }
+  if (!gate.ok) {
+    console.error(gate.message);
+    return gate.code;
+  }
+  for (const line of gate.lines) console.log(line);
   const vars = {
     VERSION: version,
     COMMIT: commit,
     CHANGE_SUMMARY: changeSummary(subjects, base),
-    // A pipeline variable cannot be empty when referenced; "none" says there is no link.
-    PR_URL: pullRequestUrl(message, owner, repo) ?? 'none',
+    // PR_URL, PR_APPROVERS, KNOWN_ISSUES; a pipeline variable cannot be empty when referenced, so "none".
+    ...gate.vars,
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, exportLines(vars));
