@@ -20,7 +20,7 @@ import {
   DescribeChangeSetCommand,
   DescribeChangeSetCommandOutput,
 } from '@aws-sdk/client-cloudformation';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { arg, cloudFormationClient } from './cloudformation-client';
 
 /** Resource types whose removal or replacement loses data or every user's identity. */
 export const STATEFUL_RESOURCE_TYPES: readonly string[] = [
@@ -166,24 +166,6 @@ export async function runGuard(cfn: CloudFormationClient, run: GuardRun): Promis
   return decision;
 }
 
-function arg(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-async function clientFor(region: string, roleArn: string | undefined): Promise<CloudFormationClient> {
-  if (!roleArn) return new CloudFormationClient({ region });
-  // The build role may only assume the CDK bootstrap roles; the deploy role can read change sets.
-  const sts = new STSClient({ region });
-  const out = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'notes-stateful-guard' }));
-  const c = out.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`assuming ${roleArn} returned no credentials`);
-  return new CloudFormationClient({
-    region,
-    credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
-  });
-}
-
 export async function main(argv: string[]): Promise<number> {
   const stackName = arg(argv, 'stack');
   const changeSetName = arg(argv, 'change-set');
@@ -194,7 +176,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const allow = parseOverride(arg(argv, 'allow') ?? process.env.ALLOW_STATEFUL_CHANGE);
   try {
-    const cfn = await clientFor(region, arg(argv, 'role-arn'));
+    // The build role may only assume the CDK bootstrap roles; the deploy role can read change sets.
+    const cfn = await cloudFormationClient(region, arg(argv, 'role-arn'), 'notes-stateful-guard');
     const decision = await runGuard(cfn, { stackName, changeSetName, allowStatefulChange: allow });
     console.log(decision.message);
     return decision.allowed ? 0 : 1;
