@@ -59,8 +59,8 @@ export interface PlanInput {
   /** The release's template for the stack (from the cloud assembly). */
   newTemplate: Record<string, unknown>;
   /**
-   * The change set, every page merged (`Changes` of all pages); undefined when there is none
-   * because nothing changes.
+   * The change set, every page merged (`Changes` of all pages). Without one the plan is the
+   * template diff alone (what the operator CLI shows before a rollback is started).
    */
   changeSet?: DescribeChangeSetOutput;
 }
@@ -127,8 +127,8 @@ function impactToAction(impact: ResourceImpact): PlanAction | undefined {
 
 /** The resources the change set changes; CloudFormation's own list is what will be executed. */
 function resourcesOf(changeSet: DescribeChangeSetOutput | undefined, diff: TemplateDiff): PlanResource[] {
-  const fromChangeSet = (changeSet?.Changes ?? []).flatMap((c) => (c.ResourceChange ? [c.ResourceChange] : []));
-  if (fromChangeSet.length > 0) {
+  if (changeSet) {
+    const fromChangeSet = (changeSet.Changes ?? []).flatMap((c) => (c.ResourceChange ? [c.ResourceChange] : []));
     return fromChangeSet.map((rc) => ({
       logicalId: rc.LogicalResourceId ?? '(unknown)',
       type: rc.ResourceType ?? '(unknown)',
@@ -142,7 +142,7 @@ function resourcesOf(changeSet: DescribeChangeSetOutput | undefined, diff: Templ
       ],
     }));
   }
-  // No change set (nothing changes, or a template-only comparison): the diff's view.
+  // No change set (a comparison of templates alone): the diff's view.
   const out: PlanResource[] = [];
   diff.resources.forEachDifference((logicalId, change) => {
     const action = impactToAction(change.changeImpact);
@@ -187,7 +187,8 @@ function diffOf(input: PlanInput): TemplateDiff {
 /** Builds the plan of one prepared change set. */
 export function buildPlan(input: PlanInput): Plan {
   const diff = diffOf(input);
-  const noChangeSet = !input.changeSet || isNoChangeFailure(input.changeSet);
+  // CloudFormation said "no changes": nothing will run, whatever the templates' text says.
+  const noChangeSet = input.changeSet !== undefined && isNoChangeFailure(input.changeSet);
   const resources = noChangeSet ? [] : resourcesOf(input.changeSet, diff);
   const count = (...actions: PlanAction[]) => resources.filter((r) => actions.includes(r.action)).length;
   const counts = {

@@ -257,3 +257,20 @@ describe('the Plan step script (guard on the same change set)', () => {
     expect(outcome.guard.allowed).toBe(true);
   });
 });
+
+describe('a plan from the templates alone (no change set: the CLI before a rollback)', () => {
+  test('lists what the template diff says, with replacement paths', () => {
+    const i: PlanInput = { ...input({ NotesTable: table('notes-v2'), Fn: fn(512), FnRole: role() }, []), changeSet: undefined };
+
+    const plan = buildPlan(i);
+
+    expect(plan.resources).toEqual(
+      expect.arrayContaining([
+        { logicalId: 'NotesTable', type: 'AWS::DynamoDB::Table', action: 'replace', replacementCausedBy: ['Properties.TableName'] },
+        { logicalId: 'Fn', type: 'AWS::Lambda::Function', action: 'modify', replacementCausedBy: [] },
+        { logicalId: 'OldQueue', type: 'AWS::SQS::Queue', action: 'remove', replacementCausedBy: [] },
+      ]),
+    );
+    expect(plan.summary).toBe('plan: 0 added, 1 modified, 1 removed, 1 replaced; IAM: no changes');
+  });
+});

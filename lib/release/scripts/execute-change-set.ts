@@ -27,6 +27,7 @@ import {
 import { isNoChangeFailure } from '../plan';
 import { arg, cloudFormationClient } from './cloudformation-client';
 import { exportLines } from './release-version';
+import { stackOutputs } from './stack-outputs';
 
 export type ExecuteOutcome = 'executed' | 'no-changes';
 
@@ -175,8 +176,10 @@ export async function main(argv: string[]): Promise<number> {
     const result = await executeChangeSet(cfn, { stackName, changeSetName, timeoutMs: timeoutMinutes * 60_000 });
     console.log(`execute plan: ${result.message}`);
     if (out) {
+      // The same outputs, checked the same way, as a `cdk deploy` step exports.
+      const outputs = stackOutputs({ [stackName]: result.outputs }, stackName);
       mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, exportLines({ ...result.outputs, STACK_NAME: stackName }));
+      writeFileSync(out, exportLines({ ...outputs, STACK_NAME: stackName }));
     }
     return 0;
   } catch (err) {

@@ -4,7 +4,7 @@
  * page) and the stack's current template, renders the plan (`lib/release/plan.ts`), applies the
  * stateful-change guard to the same change set, and writes
  *   <out-dir>/plan.md, <out-dir>/plan.json and <out-dir>/plan.env
- * (PLAN_SUMMARY, PLAN_SHA256, CHANGE_SET_NAME, CHANGE_SET_URL as shell `export` lines, which the
+ * (PLAN_SUMMARY, PLAN_SHA256, CHANGE_SET_NAME, CHANGE_SET_URL, PLAN_URL as shell `export` lines, which the
  * buildspec exports as the action's variables). The change set is kept: Prod executes it by name.
  *
  *   npx tsx lib/release/scripts/render-plan.ts --stack NotesStack-prod --change-set notes-plan-<execution> \
@@ -23,7 +23,7 @@ import {
 import { buildPlan, isNoChangeFailure, Plan, planJson, PlanInput, renderPlanMarkdown, sha256 } from '../plan';
 import { arg, cloudFormationClient } from './cloudformation-client';
 import { exportLines } from './release-version';
-import { decide, GuardDecision, parseOverride, ResourceChangeSummary } from './stateful-guard';
+import { decide, GuardDecision, parseOverride, ResourceChangeSummary } from '../stateful-guard';
 
 /** Approval messages carry the summary; bound it so the message stays within CodePipeline's limits. */
 export const MAX_PLAN_SUMMARY = 200;
@@ -83,7 +83,15 @@ function guardChanges(changeSet: DescribeChangeSetOutputLike): ResourceChangeSum
 }
 type DescribeChangeSetOutputLike = Pick<DescribeChangeSetCommandOutput, 'Changes'>;
 
+/** The CodeBuild console page of the build that printed the plan (`CODEBUILD_BUILD_ID` is `<project>:<uuid>`). */
+export function buildLogUrl(region: string, buildId: string): string {
+  const project = buildId.split(':')[0];
+  return `https://${region}.console.aws.amazon.com/codesuite/codebuild/projects/${encodeURIComponent(project)}/build/${encodeURIComponent(buildId)}/log?region=${region}`;
+}
+
 export interface PlanRun {
+  /** The CodeBuild build running the plan, for a link to its log (absent outside CodeBuild). */
+  buildId?: string;
   stackName: string;
   changeSetName: string;
   region: string;
@@ -96,7 +104,7 @@ export interface PlanOutcome {
   markdown: string;
   json: string;
   guard: GuardDecision;
-  variables: { PLAN_SUMMARY: string; PLAN_SHA256: string; CHANGE_SET_NAME: string; CHANGE_SET_URL: string };
+  variables: { PLAN_SUMMARY: string; PLAN_SHA256: string; CHANGE_SET_NAME: string; CHANGE_SET_URL: string; PLAN_URL: string };
 }
 
 /** Reads the prepared change set and renders and judges it. */
@@ -123,7 +131,14 @@ export async function planChangeSet(cfn: CloudFormationClient, run: PlanRun): Pr
     markdown,
     json,
     guard,
-    variables: { PLAN_SUMMARY: summary, PLAN_SHA256: sha256(json), CHANGE_SET_NAME: run.changeSetName, CHANGE_SET_URL: plan.changeSetUrl ?? 'none' },
+    variables: {
+      PLAN_SUMMARY: summary,
+      PLAN_SHA256: sha256(json),
+      CHANGE_SET_NAME: run.changeSetName,
+      // Output variables cannot be empty.
+      CHANGE_SET_URL: plan.changeSetUrl ?? 'none',
+      PLAN_URL: run.buildId ? buildLogUrl(run.region, run.buildId) : 'none',
+    },
   };
 }
 
@@ -146,6 +161,7 @@ export async function main(argv: string[], client?: CloudFormationClient): Promi
       region,
       assemblyDir,
       allowStatefulChange: parseOverride(arg(argv, 'allow') ?? process.env.ALLOW_STATEFUL_CHANGE),
+      buildId: process.env.CODEBUILD_BUILD_ID,
     });
   } catch (err) {
     console.error(`plan: could not read change set ${changeSetName} of ${stackName}: ${(err as Error).message}`);
