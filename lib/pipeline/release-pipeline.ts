@@ -265,7 +265,7 @@ export class ReleasePipeline extends Construct {
       owner,
       repo,
     });
-    stages.push({ stageName: STAGE.release, actions: [this.recorder.action(assembly, { version, commit })] });
+    stages.push({ stageName: STAGE.release, actions: [this.recorder.action(assembly, { version, commit }, plan)] });
 
     this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
       pipelineName: props.pipelineName,

@@ -38,6 +38,9 @@ export interface ReleaseRecord {
   changeSummary: string;
   pullRequestUrl?: string;
   smokeSummary: string;
+  /** The prod plan's one-line summary, and the SHA-256 of its plan.json (releases since plans exist). */
+  planSummary?: string;
+  planSha256?: string;
 }
 
 export interface RollbackRecord {

@@ -260,6 +260,8 @@ describe('release pipeline structure', () => {
   test('the release stage records the release from the assembly with parameters that cannot break JSON', () => {
     const [record] = stage('notes-release', 'Release').Actions;
     expect(record.Name).toBe('RecordRelease');
+    // The assembly to archive, and the plan the approvers saw.
+    expect((record as unknown as { InputArtifacts: { Name: string }[] }).InputArtifacts).toEqual([{ Name: 'Assembly' }, { Name: 'Plan' }]);
     expect(JSON.parse(record.Configuration!.UserParameters)).toEqual({
       version: '#{Build.VERSION}',
       commit: '#{Build.COMMIT}',
