@@ -28,6 +28,7 @@ import { isNoChangeFailure } from '../plan';
 import { arg, cloudFormationClient } from './cloudformation-client';
 import { exportLines } from './release-version';
 import { stackOutputs } from './stack-outputs';
+import { runAsScript } from './run-as-script';
 
 export type ExecuteOutcome = 'executed' | 'no-changes';
 
@@ -188,6 +189,4 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runAsScript(module, 'execute-change-set', main);

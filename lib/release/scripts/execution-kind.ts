@@ -12,6 +12,7 @@
  */
 import { CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { arg } from './cloudformation-client';
+import { runAsScript } from './run-as-script';
 
 export type ExecutionKind = 'STANDARD' | 'ROLLBACK';
 
@@ -37,6 +38,4 @@ export async function main(argv: string[], client?: CodePipelineClient): Promise
   }
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runAsScript(module, 'execution-kind', main);

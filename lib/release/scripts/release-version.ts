@@ -17,6 +17,7 @@ import { dirname } from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { compareVersions, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
+import { runAsScript } from './run-as-script';
 
 export type ReleaseKind = 'release' | 'hotfix';
 
@@ -165,6 +166,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return 0;
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runAsScript(module, 'release-version', main);

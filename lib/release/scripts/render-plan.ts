@@ -24,6 +24,7 @@ import { buildPlan, isNoChangeFailure, Plan, planJson, PlanInput, renderPlanMark
 import { arg, cloudFormationClient } from './cloudformation-client';
 import { exportLines } from './release-version';
 import { decide, GuardDecision, parseOverride, ResourceChangeSummary } from '../stateful-guard';
+import { runAsScript } from './run-as-script';
 
 /** Approval messages carry the summary; bound it so the message stays within CodePipeline's limits. */
 export const MAX_PLAN_SUMMARY = 200;
@@ -176,6 +177,4 @@ export async function main(argv: string[], client?: CloudFormationClient): Promi
   return outcome.guard.allowed ? 0 : 1;
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runAsScript(module, 'render-plan', main);
