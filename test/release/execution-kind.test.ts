@@ -27,10 +27,17 @@ describe('the prod deploy step tells a stage rollback from a normal execution', 
   });
 
   test('a normal execution is STANDARD', async () => {
-    cp.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { executionType: 'STANDARD' } });
+    cp.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { executionType: 'STANDARD', status: 'InProgress' } });
 
     expect(await main(argv, client)).toBe(0);
     expect(out).toHaveBeenCalledWith('STANDARD');
+  });
+
+  test('the execution id of an earlier, finished execution (a rollback reusing its variables) is ROLLBACK', async () => {
+    cp.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { executionType: 'STANDARD', status: 'Succeeded' } });
+
+    expect(await main(argv, client)).toBe(0);
+    expect(out).toHaveBeenCalledWith('ROLLBACK');
   });
 
   test('an unreadable execution stops the step (exit 2) naming it, rather than guessing', async () => {

@@ -16,9 +16,17 @@ import { runAsScript } from './run-as-script';
 
 export type ExecutionKind = 'STANDARD' | 'ROLLBACK';
 
+/**
+ * CodePipeline says a rollback "will use the variables and artifacts from the execution to which
+ * it is rolling back", so `#{codepipeline.PipelineExecutionId}` may name the rollback itself
+ * (type ROLLBACK) or the earlier execution it rolls back to (finished long ago). Either is a
+ * rollback; only an execution that is itself running and STANDARD runs its own plan.
+ */
 export async function executionKind(client: CodePipelineClient, pipelineName: string, executionId: string): Promise<ExecutionKind> {
   const out = await client.send(new GetPipelineExecutionCommand({ pipelineName, pipelineExecutionId: executionId }));
-  return out.pipelineExecution?.executionType === 'ROLLBACK' ? 'ROLLBACK' : 'STANDARD';
+  const execution = out.pipelineExecution;
+  if (execution?.executionType === 'ROLLBACK') return 'ROLLBACK';
+  return execution?.status === 'InProgress' ? 'STANDARD' : 'ROLLBACK';
 }
 
 export async function main(argv: string[], client?: CodePipelineClient): Promise<number> {
