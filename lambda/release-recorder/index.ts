@@ -2,7 +2,7 @@
  * Pipeline step "release" (Lambda invoke action of the Release stage). UserParameters:
  * `{"version":"#{Build.VERSION}","commit":"#{Build.COMMIT}","executionId":"#{codepipeline.PipelineExecutionId}"}`
  * (only values that can never break the JSON; free text comes from the execution history).
- * Input artifact: the cloud assembly. Environment: PIPELINE_NAME, ARCHIVE_BUCKET, LEDGER_TABLE,
+ * Input artifacts: the cloud assembly (`Assembly`) and the prod plan (`Plan`: plan.md, plan.json). Environment: PIPELINE_NAME, ARCHIVE_BUCKET, LEDGER_TABLE,
  * GIT_TOKEN_SECRET_NAME, REPO_OWNER, REPO_NAME, optional GITHUB_API_URL and DYNAMODB_ENDPOINT.
  */
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
@@ -38,8 +38,9 @@ export async function handler(event: unknown): Promise<void> {
       githubApiUrl: env.GITHUB_API_URL || 'https://api.github.com',
     };
     const params = parseJsonParameters(job.userParameters, 'release: parameters');
-    const artifact = job.inputArtifacts[0]?.location;
+    const artifact = (job.inputArtifacts.find((a) => a.name === 'Assembly') ?? job.inputArtifacts[0])?.location;
     if (!artifact) throw new Error('release: parameters: the action has no input artifact (the cloud assembly)');
+    const plan = job.inputArtifacts.find((a) => a.name === 'Plan')?.location;
     const creds = job.artifactCredentials;
     const artifactS3 = new S3Client(creds ? { credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey, sessionToken: creds.sessionToken } } : {});
     const ddb = new DynamoDBClient(env.DYNAMODB_ENDPOINT ? { endpoint: env.DYNAMODB_ENDPOINT } : {});
@@ -48,7 +49,7 @@ export async function handler(event: unknown): Promise<void> {
       return await recordRelease(
         { codepipeline, artifactS3, archiveS3, secrets, ledger, now: () => new Date() },
         settings,
-        { version: String(params.version ?? ''), commit: String(params.commit ?? ''), executionId: String(params.executionId ?? ''), artifact },
+        { version: String(params.version ?? ''), commit: String(params.commit ?? ''), executionId: String(params.executionId ?? ''), artifact, ...(plan ? { plan } : {}) },
       );
     } finally {
       ddb.destroy();

@@ -21,6 +21,8 @@ export interface ReleaseNotesInput {
   approvals: { approver: string; comment?: string; stage: string; action: string }[];
   smokeResults: { stage: string; summary: string }[];
   archive: { bucket: string; key: string; sha256: string; versionId?: string };
+  /** The prod plan the approvers saw. */
+  plan?: { summary: string; key?: string; sha256?: string };
 }
 
 export function renderReleaseNotes(n: ReleaseNotesInput): string {
@@ -32,6 +34,10 @@ export function renderReleaseNotes(n: ReleaseNotesInput): string {
   if (n.pullRequestApprovers) lines.push(`- Pull request approved by: ${n.pullRequestApprovers.length ? n.pullRequestApprovers.join(', ') : 'nobody'}`);
   lines.push(`- Pipeline: ${n.pipelineName}, execution ${n.pipelineExecutionId}`);
   lines.push(`- Cloud assembly: s3://${n.archive.bucket}/${n.archive.key} (sha256 ${n.archive.sha256}${n.archive.versionId ? `, version ${n.archive.versionId}` : ''})`);
+  if (n.plan) {
+    const where = n.plan.key ? ` (s3://${n.archive.bucket}/${n.plan.key}${n.plan.sha256 ? `, plan.json sha256 ${n.plan.sha256}` : ''})` : '';
+    lines.push(`- Prod plan: ${n.plan.summary}${where}`);
+  }
   lines.push('');
   lines.push(n.previousVersion ? `## Changes since v${n.previousVersion}` : '## Changes');
   lines.push('');

@@ -9,6 +9,7 @@ import { createHash } from 'crypto';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { unzipSync } from 'fflate';
 import { listActionExecutions } from '../../lib/release/job';
 import { normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
 import { CommitSummary, GitHub } from './github';
@@ -20,6 +21,8 @@ export function archivePrefix(version: string): string {
 }
 export const ASSEMBLY_FILE = 'cloud-assembly.zip';
 export const NOTES_FILE = 'release-notes.md';
+/** The prod plan the approvers saw, as the Plan step rendered it. */
+export const PLAN_FILES = { markdown: 'plan.md', json: 'plan.json' } as const;
 
 export interface RecorderSettings {
   pipelineName: string;
@@ -46,6 +49,8 @@ export interface RecorderInput {
   commit: string;
   executionId: string;
   artifact: { bucketName: string; objectKey: string };
+  /** The Plan step's output artifact (plan.md, plan.json), when the pipeline has one. */
+  plan?: { bucketName: string; objectKey: string };
 }
 
 export interface ExecutionFacts {
@@ -57,6 +62,9 @@ export interface ExecutionFacts {
   knownIssues: string[];
   approvals: { approver: string; comment?: string; stage: string; action: string }[];
   smokeResults: { stage: string; summary: string }[];
+  /** The Plan step's one-line summary and the SHA-256 of its plan.json. */
+  planSummary?: string;
+  planSha256?: string;
 }
 
 function step(name: string, err: unknown): Error {
@@ -76,6 +84,8 @@ export async function executionFacts(client: CodePipelineClient, pipelineName: s
       facts.pullRequestApprovers = vars.PR_APPROVERS === 'none' ? [] : vars.PR_APPROVERS.split(', ').filter(Boolean);
     }
     if (vars.KNOWN_ISSUES && vars.KNOWN_ISSUES !== 'none') facts.knownIssues = [vars.KNOWN_ISSUES];
+    if (vars.PLAN_SUMMARY !== undefined && d.status === 'Succeeded') facts.planSummary = vars.PLAN_SUMMARY;
+    if (vars.PLAN_SHA256 !== undefined && d.status === 'Succeeded') facts.planSha256 = vars.PLAN_SHA256;
     if (d.input?.actionTypeId?.category === 'Approval' && d.status === 'Succeeded') {
       facts.approvals.push({
         approver: d.updatedBy ?? 'unknown',
@@ -191,6 +201,30 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
     throw step('archive', err);
   }
 
+  // The plan the approvers saw goes beside the assembly, checked against the hash its step reported.
+  let planKey: string | undefined;
+  if (input.plan) {
+    try {
+      const object = await deps.artifactS3.send(new GetObjectCommand({ Bucket: input.plan.bucketName, Key: input.plan.objectKey }));
+      if (!object.Body) throw new Error(`pipeline artifact s3://${input.plan.bucketName}/${input.plan.objectKey} is empty`);
+      const files = unzipSync(await object.Body.transformToByteArray());
+      const markdown = files[PLAN_FILES.markdown];
+      const json = files[PLAN_FILES.json];
+      if (!markdown || !json) throw new Error(`the plan artifact has no ${!markdown ? PLAN_FILES.markdown : PLAN_FILES.json}`);
+      const jsonSha = createHash('sha256').update(json).digest('hex');
+      if (facts.planSha256 && jsonSha !== facts.planSha256) {
+        throw new Error(`the plan artifact's ${PLAN_FILES.json} has sha256 ${jsonSha}, but the Plan step reported ${facts.planSha256}`);
+      }
+      facts.planSha256 = jsonSha;
+      const meta = { version, commit: input.commit, 'pipeline-execution-id': input.executionId };
+      planKey = `${prefix}${PLAN_FILES.markdown}`;
+      await putOnce(deps.archiveS3, settings.archiveBucket, planKey, Buffer.from(markdown), meta);
+      await putOnce(deps.archiveS3, settings.archiveBucket, `${prefix}${PLAN_FILES.json}`, Buffer.from(json), meta);
+    } catch (err) {
+      throw step('plan', err);
+    }
+  }
+
   const notes = renderReleaseNotes({
     version,
     releasedAt,
@@ -207,6 +241,7 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
     approvals: facts.approvals,
     smokeResults: facts.smokeResults,
     archive: { bucket: settings.archiveBucket, key: assemblyKey, ...archived },
+    ...(facts.planSummary ? { plan: { summary: facts.planSummary, ...(planKey ? { key: planKey } : {}), ...(facts.planSha256 ? { sha256: facts.planSha256 } : {}) } } : {}),
   });
   const notesKey = `${prefix}${NOTES_FILE}`;
   try {
@@ -242,6 +277,8 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
       ...(facts.pullRequestApprovers ? { pullRequestApprovers: facts.pullRequestApprovers } : {}),
       ...(facts.knownIssues.length ? { knownIssues: facts.knownIssues } : {}),
       smokeSummary: facts.smokeResults.map((s) => `${s.stage}: ${s.summary}`).join(' | '),
+      ...(facts.planSummary ? { planSummary: facts.planSummary } : {}),
+      ...(facts.planSha256 ? { planSha256: facts.planSha256 } : {}),
     });
   } catch (err) {
     throw step('ledger', err);

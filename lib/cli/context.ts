@@ -5,6 +5,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ReleaseLedger } from '../release/ledger';
@@ -18,6 +19,7 @@ export interface CliDeps {
   sts?: STSClient;
   cloudformation?: (region: string) => CloudFormationClient;
   documentClient?: DynamoDBDocumentClient;
+  s3?: S3Client;
   fetch?: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   now?: () => Date;
@@ -26,6 +28,7 @@ export interface CliDeps {
 export class Context {
   private cp?: CodePipelineClient;
   private stsClient?: STSClient;
+  private s3Client?: S3Client;
   private cfn = new Map<string, CloudFormationClient>();
   private ledgerPromise?: Promise<{ ledger: ReleaseLedger; tableName: string }>;
 
@@ -42,6 +45,10 @@ export class Context {
 
   get sts(): STSClient {
     return (this.stsClient ??= this.deps.sts ?? new STSClient({ region: this.settings.region }));
+  }
+
+  get s3(): S3Client {
+    return (this.s3Client ??= this.deps.s3 ?? new S3Client({ region: this.settings.region }));
   }
 
   cloudformation(region: string): CloudFormationClient {

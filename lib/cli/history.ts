@@ -5,7 +5,7 @@ import { EXIT } from './errors';
 
 export function describeEntry(e: LedgerEntry): string {
   if (e.kind === 'RELEASE') {
-    return `${e.releasedAt}  RELEASE   v${e.version}  commit ${e.commit.slice(0, 12)}  ${e.pipelineName}/${e.pipelineExecutionId}  ${e.changeSummary}`;
+    return `${e.releasedAt}  RELEASE   v${e.version}  commit ${e.commit.slice(0, 12)}  ${e.pipelineName}/${e.pipelineExecutionId}  ${e.changeSummary}${e.planSummary ? `  [${e.planSummary}]` : ''}`;
   }
   return `${e.recordedAt}  ROLLBACK  v${e.fromVersion} -> v${e.toVersion}  ${e.outcome}  by ${e.requestedBy}  "${e.reason}"  (${e.pipelineExecutionId})`;
 }

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-codepipeline';
 import { listActionExecutions } from '../release/job';
 import { executionConsoleUrl, ROLLBACK_STAGES, ROLLBACK_VARIABLES } from '../release/rollback-execution';
+import { rollbackPlan } from '../release/rollback-plan';
 import { resolveTarget, RollbackTarget, TargetError } from '../release/rollback-target';
 import { normalizeVersion } from '../release/ledger';
 import { Context } from './context';
@@ -58,6 +59,20 @@ function targetErrorToCli(err: TargetError, requested: string | undefined): CliE
   }
 }
 
+/**
+ * The template diff of the rollback, as one line; a diff that cannot be made here (no read access
+ * to the archive, say) is said, not fatal: the pipeline's Plan step shows the plan before approval.
+ */
+async function planSummary(ctx: Context, target: RollbackTarget['target']): Promise<string> {
+  const { prod } = ctx.settings;
+  try {
+    const plan = await rollbackPlan(ctx.s3, ctx.cloudformation(prod.region), target, prod.stackName, prod.region);
+    return plan.summary;
+  } catch (err) {
+    return `could not be worked out here (${(err as Error).message}); the rollback's Plan step shows it before the approval`;
+  }
+}
+
 export async function rollback(ctx: Context, opts: RollbackOptions): Promise<number> {
   const { settings, io } = ctx;
   const reason = (opts.reason ?? '').trim();
@@ -96,7 +111,7 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<num
   }
 
   const progress = (line: string) => (ctx.json ? io.err(line) : io.out(line));
-  const approvalNote = 'the ops owner approves it (unless rollbackApproval is off), ';
+  const approvalNote = 'the ops owner approves that plan (unless rollbackApproval is off), ';
   progress(`Rollback plan`);
   progress(`  Production (${settings.prod.name}) runs v${plan.fromVersion} according to the release ledger.`);
   progress(`  Target:       v${target.version} (commit ${target.commit.slice(0, 12)}, released ${target.releasedAt})`);
@@ -104,9 +119,10 @@ export async function rollback(ctx: Context, opts: RollbackOptions): Promise<num
   progress(`  Reason:       ${reason}`);
   progress(`  Requested by: ${requestedBy}`);
   progress(`  Steps: 1. pause promotions into ${settings.prodStage} of ${settings.pipelines.release} (until \`resume\`)`);
-  progress(`         2. start ${settings.pipelines.rollback}: Resolve checks the archive, ${approvalNote}`);
-  progress(`            Deploy puts the archived assembly of v${target.version} back (no build, no tests), Verify runs the smoke test, Record writes the ledger.`);
+  progress(`         2. start ${settings.pipelines.rollback}: Resolve checks the archive, Plan prepares the change set from it, ${approvalNote}`);
+  progress(`            Deploy executes that change set (the archived assembly of v${target.version}: no build, no tests), Verify runs the smoke test, Record writes the ledger.`);
   progress(`  Data is not rolled back: notes written since v${target.version} stay (see docs/runbooks/restore-data.md).`);
+  progress(`  Prod plan:    ${await planSummary(ctx, target)}`);
 
   // 4. Confirmation.
   if (!opts.yes) {

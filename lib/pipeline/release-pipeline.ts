@@ -1,8 +1,9 @@
 /**
  * The release pipeline, built from the environments list: Source -> Build -> one stage per
- * pre-production environment (deploy + smoke test) -> ApproveProd -> Prod (backups check,
- * stateful-change guard, deploy, smoke test; rolls back on failure or on the service-health alarm)
- * -> Release (tag, notes, archive, ledger). The hotfix pipeline is a second instance with its own
+ * pre-production environment (deploy + smoke test) -> PlanProd (the prod change set, prepared,
+ * rendered and judged by the stateful-change guard) -> ApproveProd (the approver sees that plan) ->
+ * Prod (backups check, execute that change set, smoke test; rolls back on failure or on the
+ * service-health alarm) -> Release (tag, notes, archive with the plan, ledger). The hotfix pipeline is a second instance with its own
  * trigger branches, a lighter build and two approvals.
  *
  * A plain CodePipeline V2 `Pipeline`, not CDK Pipelines (see the decision log): its structure only
@@ -28,12 +29,14 @@ import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
-import { BuildKind, buildProject, deployProject, selfUpdateProject, statefulGuardProject } from './steps';
+import { BuildKind, buildProject, deployProject, planProject, prodDeployProject, selfUpdateProject } from './steps';
 
 /** The pipeline variable that lets one execution replace or remove a table or user pool. */
 export const ALLOW_STATEFUL_CHANGE = 'ALLOW_STATEFUL_CHANGE';
 /** Stage names that are not environments. */
-export const STAGE = { source: 'Source', build: 'Build', approve: 'ApproveProd', release: 'Release' } as const;
+export const STAGE = { source: 'Source', build: 'Build', plan: 'PlanProd', approve: 'ApproveProd', release: 'Release' } as const;
+/** The id of the running execution, as a CodePipeline variable (it names the prod change set). */
+export const EXECUTION_ID_VARIABLE = '#{codepipeline.PipelineExecutionId}';
 
 /** An environment's stage name: `dev` -> `Dev`. */
 export function environmentStageName(env: Pick<EnvironmentConfig, 'name'>): string {
@@ -85,7 +88,8 @@ export class ReleasePipeline extends Construct {
   readonly deployProjects: Record<string, codebuild.PipelineProject> = {};
   readonly buildProject: codebuild.PipelineProject;
   readonly selfUpdateProject?: codebuild.PipelineProject;
-  readonly statefulGuardProject: codebuild.PipelineProject;
+  /** Prepares and renders the prod change set before the approval (and applies the stateful-change guard to it). */
+  readonly planProject: codebuild.PipelineProject;
   readonly backupCheck: BackupCheckStep;
   readonly recorder: ReleaseRecorderStep;
 
@@ -155,9 +159,14 @@ export class ReleasePipeline extends Construct {
     allowCodeConnections(connectionArn, [this.buildProject, ...(this.selfUpdateProject ? [this.selfUpdateProject] : [])]);
 
     // --- Deploy + smoke per environment -------------------------------------------------------
-    const deployAndSmoke = (env: EnvironmentConfig, firstRunOrder: number): { deploy: actions.CodeBuildAction; smoke: actions.LambdaInvokeAction; actions: codepipeline.IAction[] } => {
+    const deployAndSmoke = (
+      env: EnvironmentConfig,
+      firstRunOrder: number,
+      projectOf: (id: string) => codebuild.PipelineProject = (id) => deployProject(this, id, { ...common, stackName: notesStackName(env), target: targetOf(env) }),
+      environmentVariables?: Record<string, codebuild.BuildEnvironmentVariable>,
+    ): { deploy: actions.CodeBuildAction; smoke: actions.LambdaInvokeAction; actions: codepipeline.IAction[] } => {
       const stageName = environmentStageName(env);
-      const project = deployProject(this, `Deploy${stageName}Step`, { ...common, stackName: notesStackName(env), target: targetOf(env) });
+      const project = projectOf(`Deploy${stageName}Step`);
       allowCodeConnections(connectionArn, [project]);
       this.deployProjects[env.name] = project;
       const deploy = new actions.CodeBuildAction({
@@ -166,6 +175,7 @@ export class ReleasePipeline extends Construct {
         input: source,
         extraInputs: [assembly],
         variablesNamespace: `Deploy${stageName}`,
+        ...(environmentVariables ? { environmentVariables } : {}),
         runOrder: firstRunOrder,
       });
       const smoke = new actions.LambdaInvokeAction({
@@ -189,6 +199,27 @@ export class ReleasePipeline extends Construct {
       stages.push({ stageName: environmentStageName(env), actions: steps.actions });
     }
 
+    // --- PlanProd ---------------------------------------------------------------------------
+    // The prod change set is prepared and rendered before anyone approves, and Prod executes
+    // exactly that change set: the approver reviews what will run.
+    const prodStage = environmentStageName(prod);
+    const executionIdVariable = { value: EXECUTION_ID_VARIABLE };
+    const planTarget = { ...common, stackName: notesStackName(prod), target: targetOf(prod), pipelineName: props.pipelineName };
+    this.planProject = planProject(this, 'PlanStep', planTarget);
+    allowCodeConnections(connectionArn, [this.planProject]);
+    const plan = new codepipeline.Artifact('Plan');
+    const planAction = new actions.CodeBuildAction({
+      actionName: 'Plan',
+      project: this.planProject,
+      input: source,
+      extraInputs: [assembly],
+      outputs: [plan],
+      variablesNamespace: 'Plan',
+      environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() }, EXECUTION_ID: executionIdVariable },
+      runOrder: 1,
+    });
+    stages.push({ stageName: STAGE.plan, actions: [planAction] });
+
     // --- ApproveProd ------------------------------------------------------------------------
     const smokeText = preProdSmokes.map((s) => `${s.env.name} smoke: ${s.smoke.variable('SMOKE_SUMMARY')} (API ${s.deploy.variable('ApiUrl')})`).join('; ');
     const approvalActions = props.approvals.map((approval) => {
@@ -207,6 +238,7 @@ export class ReleasePipeline extends Construct {
           `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${version} (commit ${commit}) for ${prod.name}, ${approval.role} approval. ` +
           `Changes: ${buildAction.variable('CHANGE_SUMMARY')}. PR: ${buildAction.variable('PR_URL')}, approved by ${buildAction.variable('PR_APPROVERS')}. ` +
           `Known issues: ${buildAction.variable('KNOWN_ISSUES')}. ${smokeText}. ` +
+          `Prod ${planAction.variable('PLAN_SUMMARY')}. Plan: ${planAction.variable('PLAN_URL')} Change set: ${planAction.variable('CHANGE_SET_URL')} ` +
           'Runbook: docs/runbooks/approve-release.md',
         timeout: Duration.days(3),
         runOrder: 1,
@@ -215,20 +247,9 @@ export class ReleasePipeline extends Construct {
     stages.push({ stageName: STAGE.approve, actions: approvalActions });
 
     // --- Prod -------------------------------------------------------------------------------
-    const prodStage = environmentStageName(prod);
     this.prodStageName = prodStage;
     this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod) });
-    this.statefulGuardProject = statefulGuardProject(this, 'StatefulGuardStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
-    allowCodeConnections(connectionArn, [this.statefulGuardProject]);
-    const guard = new actions.CodeBuildAction({
-      actionName: 'StatefulChangeGuard',
-      project: this.statefulGuardProject,
-      input: source,
-      extraInputs: [assembly],
-      environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() } },
-      runOrder: 1,
-    });
-    const prodSteps = deployAndSmoke(prod, 2);
+    const prodSteps = deployAndSmoke(prod, 2, (id) => prodDeployProject(this, id, planTarget), { EXECUTION_ID: executionIdVariable });
     const alarmName = `${resourcePrefix(config, prod)}-service-health`;
     const healthRule = new codepipeline.Rule({
       name: `${prodStage}ServiceHealth`,
@@ -239,7 +260,7 @@ export class ReleasePipeline extends Construct {
     });
     stages.push({
       stageName: prodStage,
-      actions: [this.backupCheck.action(1), guard, ...prodSteps.actions],
+      actions: [this.backupCheck.action(1), ...prodSteps.actions],
       onFailure: { result: codepipeline.Result.ROLLBACK },
       onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: [healthRule] }] },
     });
@@ -253,7 +274,7 @@ export class ReleasePipeline extends Construct {
       owner,
       repo,
     });
-    stages.push({ stageName: STAGE.release, actions: [this.recorder.action(assembly, { version, commit })] });
+    stages.push({ stageName: STAGE.release, actions: [this.recorder.action(assembly, { version, commit }, plan)] });
 
     this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
       pipelineName: props.pipelineName,

@@ -83,16 +83,16 @@ export class ReleaseRecorderStep extends Construct {
     acknowledgeWildcardResource(
       role,
       props.archiveBucket.arnForObjects(`${ARCHIVE_PREFIX}*`),
-      'The recorder writes each release under its own key prefix releases/v<version>/ (cloud-assembly.zip and release-notes.md), so it needs put/get on the releases/ prefix; it has no list, delete or access to other prefixes.',
+      'The recorder writes each release under its own key prefix releases/v<version>/ (cloud-assembly.zip, release-notes.md, plan.md, plan.json), so it needs put/get on the releases/ prefix; it has no list, delete or access to other prefixes.',
     );
     this.function = fn.function;
   }
 
-  action(input: codepipeline.Artifact, variables: { version: string; commit: string }): actions.LambdaInvokeAction {
+  action(input: codepipeline.Artifact, variables: { version: string; commit: string }, plan?: codepipeline.Artifact): actions.LambdaInvokeAction {
     return new actions.LambdaInvokeAction({
       actionName: 'RecordRelease',
       lambda: this.function,
-      inputs: [input],
+      inputs: plan ? [input, plan] : [input],
       variablesNamespace: 'Release',
       // Only values that cannot break the JSON (semver, hex SHA, execution id); free text such as
       // the change summary is read from the execution history by the function.

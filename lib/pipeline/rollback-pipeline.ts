@@ -5,15 +5,16 @@
  *   Source   the rollback kit (pinned CDK CLI + deploy script), an S3 object published with this
  *            stack; no trigger: only an operator starts this pipeline (`npm run release -- rollback`)
  *   Resolve  Lambda: target from the release ledger, archive present and sha256 intact, variables
- *   Approve  the ops owner's manual approval (left out when `pipeline.rollbackApproval` is false)
- *   Deploy   CodeBuild: `cdk deploy --app <archived assembly> NotesStack-<prod>` via the bootstrap roles
+ *   Plan     CodeBuild: the change set that puts the archived assembly back, prepared (not executed)
+ *            and rendered like a release's plan, with the stateful-change guard
+ *   Approve  the ops owner's manual approval of that plan (left out when `pipeline.rollbackApproval` is false)
+ *   Deploy   CodeBuild: executes that change set by name through the bootstrap deploy role
  *   Verify   the prod smoke-test Lambda, expecting the target version on /health
  *   Record   Lambda: ROLLBACK entry in the ledger + notification (also run by an EventBridge rule
  *            when an execution fails or is stopped, so failed rollbacks are recorded too)
  *
  * Pipeline variables: TARGET_VERSION (default `previous`), REASON, REQUESTED_BY.
  */
-import * as path from 'path';
 import { Arn, ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
@@ -25,13 +26,12 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AppConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
 import { ServiceFunction } from '../constructs/service-function';
-import { assumeBootstrapRolesStatement, DeployTarget } from './bootstrap';
+import { assumeBootstrapRolesStatement, DeployTarget, deployRoleArn } from './bootstrap';
 import { allowJobReporting } from './job-permissions';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import {
@@ -43,12 +43,12 @@ import {
   ROLLBACK_VARIABLES,
   UNKNOWN_REQUESTER,
 } from '../release/rollback-execution';
-import { BUILD_IMAGE, BUILD_NODE_VERSION } from './steps';
+import { RollbackKit } from './rollback-kit';
+import { BUILD_IMAGE, BUILD_NODE_VERSION, PLAN_VARIABLES } from './steps';
 
 export { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
 
-/** The folder published as the pipeline's source (see its README). */
-export const ROLLBACK_KIT_DIR = path.join(__dirname, '..', 'release', 'rollback-kit');
+export { ROLLBACK_KIT_DIR } from './rollback-kit';
 /** Archived assemblies, as the release recorder writes them. */
 export const ARCHIVED_ASSEMBLIES = 'releases/*/cloud-assembly.zip';
 
@@ -78,6 +78,9 @@ export class RollbackPipeline extends Construct {
   readonly topic: sns.Topic;
   readonly resolveFunction: lambda.IFunction;
   readonly recordFunction: lambda.IFunction;
+  /** Prepares and renders the rollback's change set before the approval. */
+  readonly planProject: codebuild.PipelineProject;
+  /** Executes that change set. */
   readonly deployProject: codebuild.PipelineProject;
 
   constructor(scope: Construct, id: string, props: RollbackPipelineProps) {
@@ -100,7 +103,7 @@ export class RollbackPipeline extends Construct {
     for (const email of config.pipeline.opsOwnerEmails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
 
     // --- Source: the rollback kit ---------------------------------------------------------------
-    const kit = new s3assets.Asset(this, 'Kit', { path: ROLLBACK_KIT_DIR, exclude: ['node_modules'] });
+    const kit = new RollbackKit(this, 'Kit');
     const kitArtifact = new codepipeline.Artifact('RollbackKit');
     const source = new actions.S3SourceAction({
       actionName: ROLLBACK_STAGES.source.action,
@@ -146,6 +149,31 @@ export class RollbackPipeline extends Construct {
     const targetVersion = resolveAction.variable('TARGET_VERSION');
     const fromVersion = resolveAction.variable('FROM_VERSION');
 
+    // --- Plan -----------------------------------------------------------------------------------
+    const executionId = { value: '#{codepipeline.PipelineExecutionId}' };
+    this.planProject = this.kitProject(props, prodTarget, prodStackName, archivedAssemblies, {
+      id: 'Plan',
+      description: `Rollback: plans ${prodStackName} from an archived cloud assembly (change set prepared, not executed)`,
+      commands: ['bash plan.sh', '. ./.pipeline/plan/plan.env'],
+      exportedVariables: PLAN_VARIABLES,
+      artifacts: { 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] },
+      readsArchive: true,
+    });
+    const planArtifact = new codepipeline.Artifact('RollbackPlan');
+    const planAction = new actions.CodeBuildAction({
+      actionName: ROLLBACK_STAGES.plan.action,
+      project: this.planProject,
+      input: kitArtifact,
+      outputs: [planArtifact],
+      variablesNamespace: 'Plan',
+      environmentVariables: {
+        ...Object.fromEntries(
+          ['TARGET_VERSION', 'ARTIFACT_BUCKET', 'ARTIFACT_KEY', 'ARTIFACT_VERSION_ID', 'ARTIFACT_SHA256'].map((name) => [name, { value: resolveAction.variable(name) }]),
+        ),
+        EXECUTION_ID: executionId,
+      },
+    });
+
     // --- Approve --------------------------------------------------------------------------------
     const reason = `#{variables.${ROLLBACK_VARIABLES.reason}}`;
     const requestedBy = `#{variables.${ROLLBACK_VARIABLES.requestedBy}}`;
@@ -155,19 +183,23 @@ export class RollbackPipeline extends Construct {
       additionalInformation:
         `ROLLBACK of ${prod.name} from v${fromVersion} to v${targetVersion} (commit ${resolveAction.variable('TARGET_COMMIT')}), ` +
         `no build, no tests: the archived assembly of that release. Reason: ${reason}. Requested by: ${requestedBy}. ` +
+        `Prod ${planAction.variable('PLAN_SUMMARY')}. Plan: ${planAction.variable('PLAN_URL')} Change set: ${planAction.variable('CHANGE_SET_URL')} ` +
         'Runbook: docs/runbooks/rollback.md',
       timeout: Duration.days(1),
     });
 
     // --- Deploy ---------------------------------------------------------------------------------
-    this.deployProject = this.createDeployProject(props, prodTarget, prodStackName, archivedAssemblies);
+    this.deployProject = this.kitProject(props, prodTarget, prodStackName, archivedAssemblies, {
+      id: 'Deploy',
+      description: `Rollback: deploys ${prodStackName} by executing the reviewed change set (no build, no tests)`,
+      commands: ['bash deploy.sh'],
+      readsArchive: false,
+    });
     const deploy = new actions.CodeBuildAction({
       actionName: ROLLBACK_STAGES.deploy.action,
       project: this.deployProject,
       input: kitArtifact,
-      environmentVariables: Object.fromEntries(
-        ['TARGET_VERSION', 'ARTIFACT_BUCKET', 'ARTIFACT_KEY', 'ARTIFACT_VERSION_ID', 'ARTIFACT_SHA256'].map((name) => [name, { value: resolveAction.variable(name) }]),
-      ),
+      environmentVariables: { TARGET_VERSION: { value: targetVersion }, EXECUTION_ID: executionId },
     });
 
     // --- Verify ---------------------------------------------------------------------------------
@@ -212,6 +244,7 @@ export class RollbackPipeline extends Construct {
     const stages: codepipeline.StageProps[] = [
       { stageName: ROLLBACK_STAGES.source.stage, actions: [source] },
       { stageName: ROLLBACK_STAGES.resolve.stage, actions: [resolveAction] },
+      { stageName: ROLLBACK_STAGES.plan.stage, actions: [planAction] },
       ...(requireApproval ? [{ stageName: ROLLBACK_STAGES.approve.stage, actions: [approve] }] : []),
       { stageName: ROLLBACK_STAGES.deploy.stage, actions: [deploy] },
       { stageName: ROLLBACK_STAGES.verify.stage, actions: [verify] },
@@ -254,30 +287,47 @@ export class RollbackPipeline extends Construct {
     this.acknowledgeGeneratedGrants(props, [resolve.function, record.function, smokeTest]);
   }
 
-  /** The Deploy step's project: the kit's pinned CDK CLI deploys the archived assembly through the bootstrap roles. */
-  private createDeployProject(props: RollbackPipelineProps, target: DeployTarget, stackName: string, archivedAssemblies: string): codebuild.PipelineProject {
-    const holder = new Construct(this, 'Deploy');
+  /**
+   * A step of the kit (its pinned CDK CLI and bundled scripts) that works on prod through the
+   * bootstrap roles: Plan (may read archived assemblies) or Deploy (executes the planned change set).
+   */
+  private kitProject(
+    props: RollbackPipelineProps,
+    target: DeployTarget,
+    stackName: string,
+    archivedAssemblies: string,
+    step: { id: string; description: string; commands: string[]; exportedVariables?: readonly string[]; artifacts?: Record<string, unknown>; readsArchive: boolean },
+  ): codebuild.PipelineProject {
+    const holder = new Construct(this, step.id);
     const logGroup = new logs.LogGroup(holder, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
     const project = new codebuild.PipelineProject(holder, 'Project', {
-      description: `Rollback: deploys ${stackName} from an archived cloud assembly (no build, no tests)`,
+      description: step.description,
       environment: { buildImage: BUILD_IMAGE, computeType: codebuild.ComputeType.SMALL },
-      environmentVariables: { STACK_NAME: { value: stackName } },
+      environmentVariables: {
+        STACK_NAME: { value: stackName },
+        TARGET_REGION: { value: target.region },
+        DEPLOY_ROLE_ARN: { value: deployRoleArn(target) },
+      },
       encryptionKey: props.encryptionKey,
       logging: { cloudWatch: { logGroup } },
       timeout: Duration.minutes(45),
       buildSpec: codebuild.BuildSpec.fromObject({
         version: '0.2',
+        ...(step.exportedVariables ? { env: { 'exported-variables': [...step.exportedVariables] } } : {}),
         phases: {
           install: { 'runtime-versions': { nodejs: BUILD_NODE_VERSION }, commands: ['npm ci --no-audit --no-fund'] },
-          build: { commands: ['bash deploy.sh'] },
+          build: { commands: step.commands },
         },
+        ...(step.artifacts ? { artifacts: step.artifacts } : {}),
       }),
     });
     project.addToRolePolicy(assumeBootstrapRolesStatement(target));
-    project.addToRolePolicy(
-      new iam.PolicyStatement({ sid: 'ReadArchivedAssemblies', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [archivedAssemblies] }),
-    );
-    this.acknowledgeArchiveRead(project, archivedAssemblies);
+    if (step.readsArchive) {
+      project.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'ReadArchivedAssemblies', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [archivedAssemblies] }),
+      );
+      this.acknowledgeArchiveRead(project, archivedAssemblies);
+    }
     const stack = Stack.of(project);
     acknowledgeWildcardResource(
       project,

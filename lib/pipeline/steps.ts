@@ -168,6 +168,7 @@ function assemblyStepProject(scope: Construct, id: string, common: CommonProps, 
   commands: string[];
   exportedVariables?: readonly string[];
   environmentVariables?: Record<string, codebuild.BuildEnvironmentVariable>;
+  artifacts?: Record<string, unknown>;
 }): codebuild.PipelineProject {
   const p = project(scope, id, common, {
     description: props.description,
@@ -179,6 +180,7 @@ function assemblyStepProject(scope: Construct, id: string, common: CommonProps, 
         install: install(),
         build: { commands: [`cd ${SOURCE_DIR}`, ...props.commands] },
       },
+      ...(props.artifacts ? { artifacts: props.artifacts } : {}),
       cache: { paths: ['/root/.npm/**/*'] },
     },
   });
@@ -202,6 +204,8 @@ export function deployProject(scope: Construct, id: string, props: DeployProject
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
     commands: [
+      // No approval guards a pre-production deploy; its plan is printed in the build log first.
+      `npx cdk diff --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively`,
       `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json`,
       `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
       '. ./.pipeline/outputs.env',
@@ -209,23 +213,72 @@ export function deployProject(scope: Construct, id: string, props: DeployProject
   });
 }
 
+/** The variables the Plan action exports (`lib/release/scripts/render-plan.ts`). */
+export const PLAN_VARIABLES = ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] as const;
+/** The prod change set of one execution: `notes-plan-<pipeline execution id>`, so it can be found again. */
+export const PLAN_CHANGE_SET = 'notes-plan-$EXECUTION_ID';
+
+export interface PlanProjectProps extends DeployProjectProps {
+  /** The pipeline whose executions name the change sets. */
+  readonly pipelineName: string;
+}
+
 /**
- * The stateful-change guard: prepares the prod change set from the assembly without executing it
- * (`cdk deploy --no-execute`), then `scripts/stateful-guard.ts` reads it through the deploy role,
- * deletes it, and fails the step when a table or user pool would be removed or replaced, unless the
- * action's ALLOW_STATEFUL_CHANGE (the pipeline variable) is `true`. Same role as a deploy.
+ * The Plan step, before the approval: prepares the prod change set from the release's cloud
+ * assembly without executing it (`cdk deploy --no-execute --force`: assets are published, and a
+ * change set is made even when nothing changes, so "no changes" is CloudFormation's word), then
+ * `scripts/render-plan.ts` renders it, applies the stateful-change guard to it (unless
+ * ALLOW_STATEFUL_CHANGE is `true`) and exports its summary, hash and links. Its output artifact is
+ * the plan (`plan.md`, `plan.json`). Same role as a deploy.
  */
-export function statefulGuardProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
+export function planProject(scope: Construct, id: string, props: PlanProjectProps): codebuild.PipelineProject {
   return assemblyStepProject(scope, id, props, {
-    description: `Refuses changes that remove or replace stateful resources of ${props.stackName}`,
+    description: `Plans ${props.stackName}: prepares and renders the change set the approver reviews`,
     target: props.target,
-    environmentVariables: { ALLOW_STATEFUL_CHANGE: { value: 'false' } },
+    exportedVariables: PLAN_VARIABLES,
+    environmentVariables: { ALLOW_STATEFUL_CHANGE: { value: 'false' }, EXECUTION_ID: { value: 'unset' } },
     commands: [
-      'CHANGE_SET="notes-guard-$CODEBUILD_BUILD_NUMBER"',
-      `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --no-execute --change-set-name "$CHANGE_SET"`,
-      `npx tsx lib/release/scripts/stateful-guard.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE"`,
+      `CHANGE_SET="${PLAN_CHANGE_SET}"`,
+      `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --no-execute --force --change-set-name "$CHANGE_SET"`,
+      `npx tsx lib/release/scripts/render-plan.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --assembly "${ASSEMBLY_DIR}" --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE" --out-dir .pipeline/plan`,
+      '. ./.pipeline/plan/plan.env',
+    ],
+    artifacts: { 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] },
+  });
+}
+
+/**
+ * Prod's deploy: executes this execution's reviewed change set by name and waits
+ * (`scripts/execute-change-set.ts`); it never prepares a change set of its own. In a stage
+ * rollback (CodePipeline re-running the stage with the previous release's artifacts) there is no
+ * plan of this execution: it deploys that earlier, already released assembly directly.
+ */
+export function prodDeployProject(scope: Construct, id: string, props: PlanProjectProps): codebuild.PipelineProject {
+  const p = assemblyStepProject(scope, id, props, {
+    description: `Deploys ${props.stackName} by executing the reviewed change set`,
+    target: props.target,
+    exportedVariables: DEPLOY_VARIABLES,
+    environmentVariables: { EXECUTION_ID: { value: 'unset' } },
+    commands: [
+      `KIND="$(npx tsx lib/release/scripts/execution-kind.ts --pipeline ${props.pipelineName} --execution-id "$EXECUTION_ID" --region ${Stack.of(scope).region})"`,
+      'if [ "$KIND" = ROLLBACK ]; then ' +
+        'echo "stage rollback: deploying the assembly of the previous release (planned and approved when it was released)"; ' +
+        `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json && ` +
+        `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env; ` +
+        'else ' +
+        `npx tsx lib/release/scripts/execute-change-set.ts --stack ${props.stackName} --change-set "${PLAN_CHANGE_SET}" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --out .pipeline/outputs.env; ` +
+        'fi',
+      '. ./.pipeline/outputs.env',
     ],
   });
+  p.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadOwnExecutionKind',
+      actions: ['codepipeline:GetPipelineExecution'],
+      resources: [Stack.of(scope).formatArn({ service: 'codepipeline', resource: props.pipelineName })],
+    }),
+  );
+  return p;
 }
 
 export interface SelfUpdateProjectProps extends CommonProps {

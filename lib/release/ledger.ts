@@ -42,6 +42,9 @@ export interface ReleaseRecord {
   /** Warnings the build raised, e.g. architecture changed without a decision-log entry. */
   knownIssues?: string[];
   smokeSummary: string;
+  /** The prod plan's one-line summary, and the SHA-256 of its plan.json (releases since plans exist). */
+  planSummary?: string;
+  planSha256?: string;
 }
 
 export interface RollbackRecord {

@@ -32,6 +32,7 @@ export const UNKNOWN_REQUESTER = 'unknown';
 export const ROLLBACK_STAGES = {
   source: { stage: 'Source', action: 'RollbackKit' },
   resolve: { stage: 'Resolve', action: 'Resolve' },
+  plan: { stage: 'Plan', action: 'Plan' },
   approve: { stage: 'Approve', action: 'OpsOwnerApproval' },
   deploy: { stage: 'Deploy', action: 'Deploy' },
   verify: { stage: 'Verify', action: 'SmokeTest' },

@@ -6,12 +6,15 @@ import {
   ListPipelineExecutionsCommand,
   StartPipelineExecutionCommand,
 } from '@aws-sdk/client-codepipeline';
+import { GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import { GetObjectCommand, GetObjectCommandOutput } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { strToU8, zipSync } from 'fflate';
 import 'aws-sdk-client-mock-jest';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
-import { newLedger, threeReleases } from '../support/ledger';
-import { awsError, captureIo, cli, OPERATOR, pipeline, pipelineCalls, resetMocks, sts } from './support';
+import { ARCHIVE_BUCKET, newLedger, releaseRecord, sha256, threeReleases } from '../support/ledger';
+import { awsError, captureIo, cli, cloudformation, OPERATOR, pipeline, pipelineCalls, resetMocks, s3, sts } from './support';
 
 let db: RunningDynalite;
 let ledger: ReleaseLedger;
@@ -288,5 +291,53 @@ describe('rollback --wait', () => {
 
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('is still InProgress after 1 minutes; stopped waiting (the rollback goes on).');
+  });
+});
+
+describe('rollback: the plan summary before confirmation', () => {
+  const template = (memory: number) => ({ Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { MemorySize: memory } }, Table: { Type: 'AWS::DynamoDB::Table', Properties: { BillingMode: 'PAY_PER_REQUEST' } } } });
+  const assemblyZip = Buffer.from(
+    zipSync({
+      'manifest.json': strToU8(JSON.stringify({ artifacts: { 'NotesStack-prod': { type: 'aws:cloudformation:stack', properties: { templateFile: 'NotesStack-prod.template.json' } } } })),
+      'NotesStack-prod.template.json': strToU8(JSON.stringify(template(256))),
+    }),
+  );
+
+  beforeEach(async () => {
+    ({ ledger, tableName: table } = await newLedger(db));
+    await ledger.recordRelease(releaseRecord('1.1.0', '2026-02-10T10:00:00.000Z', { artifact: { bucket: ARCHIVE_BUCKET, key: 'releases/v1.1.0/cloud-assembly.zip', sha256: sha256(assemblyZip), versionId: 'ver-1.1.0' } }));
+    await ledger.recordRelease(releaseRecord('1.2.0', '2026-03-10T10:00:00.000Z'));
+  });
+
+  test('diffs the archived assembly against what prod runs and prints the summary before anything changes', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => new Uint8Array(assemblyZip) } as unknown as GetObjectCommandOutput['Body'] });
+    cloudformation.on(GetTemplateCommand).resolves({ TemplateBody: JSON.stringify(template(512)) });
+
+    const run = await cli(['rollback', '--reason', 'errors since 1.2.0', '--yes'], db, table);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('  Prod plan:    plan: 0 added, 1 modified, 0 removed, 0 replaced; IAM: no changes');
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: ARCHIVE_BUCKET, Key: 'releases/v1.1.0/cloud-assembly.zip', VersionId: 'ver-1.1.0' });
+    expect(cloudformation).toHaveReceivedCommandWith(GetTemplateCommand, { StackName: 'NotesStack-prod', TemplateStage: 'Original' });
+    // The plan comes before the first change.
+    expect(run.stdout.indexOf('Prod plan:')).toBeLessThan(run.stdout.indexOf('Rollback started'));
+  });
+
+  test('an archive that does not match the ledger\'s hash is said in the plan line', async () => {
+    s3.on(GetObjectCommand).resolves({ Body: { transformToByteArray: async () => new Uint8Array(Buffer.from('something else')) } as unknown as GetObjectCommandOutput['Body'] });
+
+    const run = await cli(['rollback', '--reason', 'errors since 1.2.0', '--yes'], db, table);
+
+    expect(run.stdout).toContain(`  Prod plan:    could not be worked out here (s3://${ARCHIVE_BUCKET}/releases/v1.1.0/cloud-assembly.zip has sha256 ${sha256(Buffer.from('something else'))}, the ledger recorded ${sha256(assemblyZip)})`);
+  });
+
+  test('no read access to the archive does not block an urgent rollback: the line says where the plan will be shown', async () => {
+    s3.on(GetObjectCommand).rejects(awsError('AccessDenied', 'User is not authorized to perform s3:GetObject'));
+
+    const run = await cli(['rollback', '--reason', 'errors since 1.2.0', '--yes'], db, table);
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("  Prod plan:    could not be worked out here (User is not authorized to perform s3:GetObject); the rollback's Plan step shows it before the approval");
+    expect(pipeline).toHaveReceivedCommandTimes(StartPipelineExecutionCommand, 1);
   });
 });

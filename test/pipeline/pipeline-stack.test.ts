@@ -83,8 +83,8 @@ describe('release pipeline structure', () => {
     expect(pipelineNamed('notes-release')).toMatchObject({ PipelineType: 'V2', ExecutionMode: 'QUEUED' });
   });
 
-  test('stages run Source, Build, Dev, ApproveProd, Prod, Release in that order', () => {
-    expect(stagesOf('notes-release').map((s) => s.Name)).toEqual(['Source', 'Build', 'Dev', 'ApproveProd', 'Prod', 'Release']);
+  test('stages run Source, Build, Dev, PlanProd, ApproveProd, Prod, Release in that order', () => {
+    expect(stagesOf('notes-release').map((s) => s.Name)).toEqual(['Source', 'Build', 'Dev', 'PlanProd', 'ApproveProd', 'Prod', 'Release']);
   });
 
   test('starts on pushes to main through the CodeConnections source', () => {
@@ -192,19 +192,67 @@ describe('release pipeline structure', () => {
     template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 
-  test('prod checks backups and the stateful-change guard before deploying, then smoke tests', () => {
+  test('prod checks backups before it executes the plan, then smoke tests', () => {
     expect(stage('notes-release', 'Prod').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
       ['BackupsValidated', 1],
-      ['StatefulChangeGuard', 1],
       ['Deploy', 2],
       ['SmokeTest', 3],
     ]);
     const backups = stage('notes-release', 'Prod').Actions[0];
     expect(JSON.parse(backups.Configuration!.UserParameters)).toEqual({ stackName: 'NotesStack-prod', region: 'eu-west-1', maxAgeMinutes: 15 });
-    const guard = stage('notes-release', 'Prod').Actions[1];
-    expect(JSON.parse(guard.Configuration!.EnvironmentVariables)).toEqual([
+  });
+
+  /** A project's buildspec; CloudFormation references in it (role ARNs) read as `<ref>`. */
+  const buildCommands = (p: { node: { defaultChild?: unknown } }) => {
+    const spec = (resources[logicalIdOf(p)].Properties.Source as Json).BuildSpec as string | { 'Fn::Join': [string, unknown[]] };
+    const text = typeof spec === 'string' ? spec : spec['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<ref>')).join('');
+    return JSON.parse(text) as { phases: { build: { commands: string[] } }; artifacts?: Json; env?: Json };
+  };
+
+  test('the plan is made before the approval: its own stage prepares the prod change set, named after the execution, and judges it', () => {
+    const names = stagesOf('notes-release').map((s) => s.Name);
+    expect(names.indexOf('PlanProd')).toBe(names.indexOf('ApproveProd') - 1);
+    const [plan] = stage('notes-release', 'PlanProd').Actions;
+    expect(plan).toMatchObject({ Name: 'Plan', Namespace: 'Plan', ActionTypeId: { Category: 'Build', Provider: 'CodeBuild' } });
+    expect(JSON.parse(plan.Configuration!.EnvironmentVariables)).toEqual([
       { name: 'ALLOW_STATEFUL_CHANGE', type: 'PLAINTEXT', value: '#{variables.ALLOW_STATEFUL_CHANGE}' },
+      { name: 'EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
     ]);
+    const spec = buildCommands(stack.releasePipeline.planProject);
+    const commands = spec.phases.build.commands;
+    expect(commands).toContain('CHANGE_SET="notes-plan-$EXECUTION_ID"');
+    expect(commands.find((c) => c.startsWith('npx cdk deploy'))).toBe(
+      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-prod --exclusively --require-approval never --no-execute --force --change-set-name "$CHANGE_SET"',
+    );
+    expect(commands.find((c) => c.includes('render-plan.ts'))).toContain('--allow "$ALLOW_STATEFUL_CHANGE"');
+    expect(spec.artifacts).toEqual({ 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] });
+    expect(spec.env).toEqual({ 'exported-variables': ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] });
+  });
+
+  test('the approval text carries the plan summary and links to the plan and the change set', () => {
+    const [approval] = stage('notes-release', 'ApproveProd').Actions;
+    const info = approval.Configuration!.CustomData;
+    for (const part of ['#{Plan.PLAN_SUMMARY}', '#{Plan.PLAN_URL}', '#{Plan.CHANGE_SET_URL}']) expect(info).toContain(part);
+  });
+
+  test('prod executes that change set by name and never prepares one of its own', () => {
+    const deploy = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'Deploy')!;
+    expect(JSON.parse(deploy.Configuration!.EnvironmentVariables)).toEqual([{ name: 'EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' }]);
+    const commands = buildCommands(stack.releasePipeline.deployProjects.prod).phases.build.commands.join('\n');
+    expect(commands).toContain('execute-change-set.ts --stack NotesStack-prod --change-set "notes-plan-$EXECUTION_ID"');
+    // The only direct cdk deploy is the stage rollback's (the previous, released assembly).
+    expect(commands.match(/npx cdk deploy/g)).toHaveLength(1);
+    expect(commands).toMatch(/if \[ "\$KIND" = ROLLBACK \]; then [^;]*; npx cdk deploy --app/);
+    expect(commands).not.toContain('--no-execute');
+    expect(commands).not.toContain('change-set-name');
+  });
+
+  test('dev prints its plan in the build log before it deploys', () => {
+    const commands = buildCommands(stack.releasePipeline.deployProjects.dev).phases.build.commands;
+    const diff = commands.findIndex((c) => c.startsWith('npx cdk diff --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev'));
+    const deploy = commands.findIndex((c) => c.startsWith('npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev'));
+    expect(diff).toBeGreaterThan(-1);
+    expect(diff).toBeLessThan(deploy);
   });
 
   test('prod rolls back on failure and when the service-health alarm fires after the deploy', () => {
@@ -231,6 +279,8 @@ describe('release pipeline structure', () => {
   test('the release stage records the release from the assembly with parameters that cannot break JSON', () => {
     const [record] = stage('notes-release', 'Release').Actions;
     expect(record.Name).toBe('RecordRelease');
+    // The assembly to archive, and the plan the approvers saw.
+    expect((record as unknown as { InputArtifacts: { Name: string }[] }).InputArtifacts).toEqual([{ Name: 'Assembly' }, { Name: 'Plan' }]);
     expect(JSON.parse(record.Configuration!.UserParameters)).toEqual({
       version: '#{Build.VERSION}',
       commit: '#{Build.COMMIT}',
@@ -247,7 +297,7 @@ describe('hotfix pipeline', () => {
   });
 
   test('has the same stages, a build without self-update, and two approvals before prod', () => {
-    expect(stagesOf('notes-hotfix').map((s) => s.Name)).toEqual(['Source', 'Build', 'Dev', 'ApproveProd', 'Prod', 'Release']);
+    expect(stagesOf('notes-hotfix').map((s) => s.Name)).toEqual(['Source', 'Build', 'Dev', 'PlanProd', 'ApproveProd', 'Prod', 'Release']);
     expect(stage('notes-hotfix', 'Build').Actions.map((a) => a.Name)).toEqual(['Build']);
     expect(stage('notes-hotfix', 'ApproveProd').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
       ['SeniorReview', 1],
@@ -265,7 +315,8 @@ describe('hotfix pipeline', () => {
 
   test('prod has the same gates and rollback as the release pipeline', () => {
     const prod = stage('notes-hotfix', 'Prod');
-    expect(prod.Actions.map((a) => a.Name)).toEqual(['BackupsValidated', 'StatefulChangeGuard', 'Deploy', 'SmokeTest']);
+    expect(prod.Actions.map((a) => a.Name)).toEqual(['BackupsValidated', 'Deploy', 'SmokeTest']);
+    expect(stage('notes-hotfix', 'PlanProd').Actions.map((a) => a.Name)).toEqual(['Plan']);
     expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
     expect(prod.OnSuccess).toEqual(stage('notes-release', 'Prod').OnSuccess);
   });
@@ -283,11 +334,11 @@ describe('least privilege', () => {
     expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
-  test('deploy, guard and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles', () => {
+  test('deploy, plan and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles', () => {
     const projects = [
       stack.releasePipeline.deployProjects.dev,
       stack.releasePipeline.deployProjects.prod,
-      stack.releasePipeline.statefulGuardProject,
+      stack.releasePipeline.planProject,
       stack.releasePipeline.selfUpdateProject!,
       stack.hotfixPipeline.deployProjects.prod,
     ];
@@ -298,6 +349,13 @@ describe('least privilege', () => {
       expect(assume[0].Action).toBe('sts:AssumeRole');
       expect((assume[0].Resource as unknown[]).map(render)).toEqual([bootstrapRole('deploy'), bootstrapRole('file-publishing')]);
       expect(actionsOf(statements).filter((a) => /^(cloudformation|lambda|dynamodb|iam):/.test(a))).toEqual([]);
+    }
+  });
+
+  test('the prod deploy role may read only its own pipeline\'s executions (to tell a stage rollback), nothing else of CodePipeline', () => {
+    for (const [p, name] of [[stack.releasePipeline, 'notes-release'], [stack.hotfixPipeline, 'notes-hotfix']] as const) {
+      const statements = statementsOfRole(roleIdOfProject(p.deployProjects.prod)).filter((st) => actionsOf([st]).some((a) => a.startsWith('codepipeline:')));
+      expect(statements.map((st) => [st.Action, render(st.Resource)])).toEqual([['codepipeline:GetPipelineExecution', `arn:aws:codepipeline:eu-west-1:{"Ref":"AWS::AccountId"}:${name}`]]);
     }
   });
 

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { ActionExecutionDetail, CodePipelineClient, ListActionExecutionsCommand, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, GetObjectCommandOutput, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { strToU8, zipSync } from 'fflate';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import { handler } from '../../lambda/release-recorder/index';
@@ -313,5 +314,55 @@ describe('release recorder', () => {
     await handler(event);
 
     expect(failureMessage()).toBe('release: parameters: commit "main" is not a git SHA');
+  });
+});
+
+describe('release recorder: the prod plan the approvers saw', () => {
+  const PLAN_JSON = JSON.stringify({ summary: 'plan: 0 added, 2 modified, 0 removed, 0 replaced; IAM: no changes' }, null, 2) + '\n';
+  const PLAN_MD = '# Plan for NotesStack-prod\n\n**plan: 0 added, 2 modified, 0 removed, 0 replaced; IAM: no changes**\n';
+  const PLAN_SHA = createHash('sha256').update(PLAN_JSON).digest('hex');
+  const planZip = Buffer.from(zipSync({ 'plan.md': strToU8(PLAN_MD), 'plan.json': strToU8(PLAN_JSON) }));
+
+  function withPlan(reportedSha: string) {
+    const event = jobEvent();
+    event['CodePipeline.job'].data.inputArtifacts.push({ name: 'Plan', location: { type: 'S3', s3Location: { bucketName: 'pipeline-artifacts', objectKey: 'notes-release/Plan/def.zip' } } });
+    s3.on(GetObjectCommand, { Bucket: 'pipeline-artifacts', Key: 'notes-release/Plan/def.zip' }).callsFake(() => ({
+      Body: { transformToByteArray: async () => new Uint8Array(planZip) } as unknown as GetObjectCommandOutput['Body'],
+    }));
+    pipeline.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: [
+        ...EXECUTION_HISTORY,
+        {
+          stageName: 'PlanProd', actionName: 'Plan', status: 'Succeeded', startTime: new Date('2025-03-01T09:40:00Z'),
+          input: { actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' } },
+          output: { outputVariables: { PLAN_SUMMARY: 'plan: 0 added, 2 modified, 0 removed, 0 replaced; IAM: no changes', PLAN_SHA256: reportedSha } },
+        },
+      ],
+    });
+    return event;
+  }
+
+  test('archives plan.md and plan.json beside the assembly; notes and ledger carry the summary and the hash', async () => {
+    await handler(withPlan(PLAN_SHA));
+
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 1);
+    expect(s3).toHaveReceivedCommandWith(GetObjectCommand, { Bucket: 'pipeline-artifacts', Key: 'notes-release/Plan/def.zip' });
+    for (const [key, body] of [['releases/v1.3.0/plan.md', PLAN_MD], ['releases/v1.3.0/plan.json', PLAN_JSON]]) {
+      const put = s3.commandCalls(PutObjectCommand).find((c) => c.args[0].input.Key === key);
+      expect(put).toBeDefined();
+      expect(Buffer.from(put!.args[0].input.Body as Buffer).toString('utf8')).toBe(body);
+      expect(put!.args[0].input.IfNoneMatch).toBe('*');
+    }
+    expect(notesWritten()).toContain(`- Prod plan: plan: 0 added, 2 modified, 0 removed, 0 replaced; IAM: no changes (s3://archive-bucket/releases/v1.3.0/plan.md, plan.json sha256 ${PLAN_SHA})`);
+    expect(await ledger().getRelease('1.3.0')).toEqual(
+      expect.objectContaining({ planSummary: 'plan: 0 added, 2 modified, 0 removed, 0 replaced; IAM: no changes', planSha256: PLAN_SHA }),
+    );
+  });
+
+  test('a plan artifact whose plan.json is not what the Plan step hashed fails the release before the ledger is written', async () => {
+    await handler(withPlan('0'.repeat(64)));
+
+    expect(failureMessage()).toBe(`release: plan: the plan artifact's plan.json has sha256 ${PLAN_SHA}, but the Plan step reported ${'0'.repeat(64)}`);
+    expect(await ledger().getRelease('1.3.0')).toBeUndefined();
   });
 });

@@ -3,9 +3,11 @@
  * what each step is given, least privilege for each role, and cdk-nag clean. Built in a stack of its
  * own (test/rollback/stack.ts) shaped like NotesPipelineStack.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kitContents } from '../../lib/pipeline/rollback-kit';
 import { ROLLBACK_KIT_DIR } from '../../lib/pipeline/rollback-pipeline';
 import { REPO_ROOT, repoConfig } from '../infra/fixture';
 import { rollbackTestStack } from './stack';
@@ -52,10 +54,11 @@ describe('rollback pipeline structure', () => {
     expect(pipelineProps()).toMatchObject({ Name: 'notes-rollback', PipelineType: 'V2', ExecutionMode: 'QUEUED', RestartExecutionOnUpdate: false });
   });
 
-  test('has the stages Source, Resolve, Approve, Deploy, Verify, Record in that order', () => {
+  test('has the stages Source, Resolve, Plan, Approve, Deploy, Verify, Record in that order', () => {
     expect(stages().map((s) => `${s.Name}/${s.Actions.map((a) => `${a.Name}:${a.ActionTypeId.Provider}`).join(',')}`)).toEqual([
       'Source/RollbackKit:S3',
       'Resolve/Resolve:Lambda',
+      'Plan/Plan:CodeBuild',
       'Approve/OpsOwnerApproval:Manual',
       'Deploy/Deploy:CodeBuild',
       'Verify/SmokeTest:Lambda',
@@ -100,24 +103,66 @@ describe('rollback pipeline structure', () => {
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: repoConfig().pipeline.opsOwnerEmails[0] });
   });
 
-  test('Deploy runs the kit on the archived assembly Resolve chose, for NotesStack-prod, with no build and no tests', () => {
-    const env = JSON.parse(String(action('Deploy').Configuration!.EnvironmentVariables)) as { name: string; value: string }[];
-    expect(Object.fromEntries(env.map((e) => [e.name, e.value]))).toEqual({
+  const projectOf = (p: { node: { defaultChild?: unknown } }) => {
+    const props = resources[logicalIdOf(p)].Properties as { Source: { BuildSpec: string | { 'Fn::Join': [string, unknown[]] } }; Environment: { EnvironmentVariables: { Name: string; Value: unknown }[] } };
+    const raw = props.Source.BuildSpec;
+    const text = typeof raw === 'string' ? raw : raw['Fn::Join'][1].map((part) => (typeof part === 'string' ? part : '<ref>')).join('');
+    return { spec: JSON.parse(text) as { env?: Json; artifacts?: Json; phases: Record<string, { commands: string[] }> }, env: props.Environment.EnvironmentVariables.map((e) => e.Name) };
+  };
+  const actionEnv = (stageName: string) =>
+    Object.fromEntries((JSON.parse(String(action(stageName).Configuration!.EnvironmentVariables)) as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+
+  test('Plan prepares the change set from the archived assembly Resolve chose, named after the execution, and renders it', () => {
+    expect(actionEnv('Plan')).toEqual({
       TARGET_VERSION: '#{Resolve.TARGET_VERSION}',
       ARTIFACT_BUCKET: '#{Resolve.ARTIFACT_BUCKET}',
       ARTIFACT_KEY: '#{Resolve.ARTIFACT_KEY}',
       ARTIFACT_VERSION_ID: '#{Resolve.ARTIFACT_VERSION_ID}',
       ARTIFACT_SHA256: '#{Resolve.ARTIFACT_SHA256}',
+      EXECUTION_ID: '#{codepipeline.PipelineExecutionId}',
     });
-    const project = resources[logicalIdOf(built.rollback.deployProject)].Properties as { Source: { BuildSpec: string }; Environment: { EnvironmentVariables: { Name: string; Value: string }[] } };
-    const spec = JSON.parse(project.Source.BuildSpec) as { phases: Record<string, { commands: string[] }> };
+    expect(action('Plan').Namespace).toBe('Plan');
+    const { spec, env } = projectOf(built.rollback.planProject);
     expect(spec.phases.install.commands).toEqual(['npm ci --no-audit --no-fund']);
-    expect(spec.phases.build.commands).toEqual(['bash deploy.sh']);
-    expect(project.Environment.EnvironmentVariables).toEqual([{ Name: 'STACK_NAME', Type: 'PLAINTEXT', Value: 'NotesStack-prod' }]);
-    const script = readFileSync(join(ROLLBACK_KIT_DIR, 'deploy.sh'), 'utf8');
+    expect(spec.phases.build.commands).toEqual(['bash plan.sh', '. ./.pipeline/plan/plan.env']);
+    expect(spec.env).toEqual({ 'exported-variables': ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] });
+    expect(spec.artifacts).toEqual({ 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] });
+    expect(env).toEqual(['STACK_NAME', 'TARGET_REGION', 'DEPLOY_ROLE_ARN']);
+    const script = readFileSync(join(ROLLBACK_KIT_DIR, 'plan.sh'), 'utf8');
     expect(script).toContain('sha256sum');
-    expect(script).toContain('npx --no-install cdk deploy --app "$assembly" "$STACK_NAME" --exclusively --require-approval never');
+    expect(script).toContain('change_set="notes-rollback-$EXECUTION_ID"');
+    expect(script).toContain('--no-execute --force --change-set-name "$change_set"');
+    expect(script).toContain('node "$kit/bin/render-plan.js"');
     expect(script).not.toMatch(/npm (run )?test|cdk synth/);
+  });
+
+  test('the approval shows the plan summary and links to the plan and the change set', () => {
+    const info = String(action('Approve').Configuration!.CustomData);
+    for (const part of ['#{Plan.PLAN_SUMMARY}', '#{Plan.PLAN_URL}', '#{Plan.CHANGE_SET_URL}']) expect(info).toContain(part);
+  });
+
+  test('Deploy executes that change set by name and prepares none of its own (no build, no tests)', () => {
+    expect(actionEnv('Deploy')).toEqual({ TARGET_VERSION: '#{Resolve.TARGET_VERSION}', EXECUTION_ID: '#{codepipeline.PipelineExecutionId}' });
+    const { spec } = projectOf(built.rollback.deployProject);
+    expect(spec.phases.build.commands).toEqual(['bash deploy.sh']);
+    const script = readFileSync(join(ROLLBACK_KIT_DIR, 'deploy.sh'), 'utf8');
+    expect(script).toContain('node bin/execute-change-set.js --stack "$STACK_NAME" --change-set "notes-rollback-$EXECUTION_ID"');
+    expect(script).not.toMatch(/cdk deploy|cdk synth|npm (run )?test/);
+  });
+
+  test('the kit carries the plan renderer and the executor, bundled, and each runs on its own', () => {
+    const dir = kitContents();
+    for (const [script, usage] of [
+      ['render-plan', 'usage: render-plan --stack NAME'],
+      ['execute-change-set', 'usage: execute-change-set --stack NAME'],
+    ]) {
+      const run = spawnSync(process.execPath, [join(dir, 'bin', `${script}.js`)], { encoding: 'utf8', cwd: dir, env: { PATH: process.env.PATH } });
+      expect(run.status).toBe(2);
+      // Only the entry point's main ran: one usage line, no other script's output.
+      expect(run.stdout).toBe('');
+      expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(usage)]);
+    }
+    expect(existsSync(join(dir, 'db.json.gz'))).toBe(true);
   });
 
   test('the kit pins the same CDK CLI version as the repository', () => {
@@ -136,7 +181,7 @@ describe('rollback pipeline structure', () => {
     const config = repoConfig();
     const noApproval = rollbackTestStack({ config: { ...config, pipeline: { ...config.pipeline, rollbackApproval: false } } });
     const pipeline = Object.values(noApproval.template().toJSON().Resources as Record<string, CfnResource>).find((r) => r.Type === 'AWS::CodePipeline::Pipeline')!;
-    expect((pipeline.Properties.Stages as { Name: string }[]).map((s) => s.Name)).toEqual(['Source', 'Resolve', 'Deploy', 'Verify', 'Record']);
+    expect((pipeline.Properties.Stages as { Name: string }[]).map((s) => s.Name)).toEqual(['Source', 'Resolve', 'Plan', 'Deploy', 'Verify', 'Record']);
   });
 });
 
@@ -180,16 +225,26 @@ describe('rollback pipeline least privilege', () => {
     expect(statements.find((s) => s.Sid === 'AppendToReleaseLedger')!.Resource).toEqual(ledgerArn);
   });
 
-  test('the Deploy project may assume only the prod bootstrap deploy roles and read archived assemblies', () => {
-    const statements = statementsOfRole(logicalIdOf(built.rollback.deployProject.role!));
+  const assumesOnlyBootstrapRoles = (statements: Statement[]) => {
     const assume = statements.find((s) => s.Sid === 'AssumeCdkBootstrapDeployRoles')!;
     expect(assume.Action).toBe('sts:AssumeRole');
     expect(JSON.stringify(assume.Resource)).toContain('cdk-hnb659fds-deploy-role-');
     expect(JSON.stringify(assume.Resource)).toContain('cdk-hnb659fds-file-publishing-role-');
     expect((assume.Resource as unknown[]).length).toBe(2);
-    expect(statements.find((s) => s.Sid === 'ReadArchivedAssemblies')!.Resource).toEqual(archiveAssemblies);
     expect(actionsOf(statements)).not.toContain('cloudformation:*');
     expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:') || a.startsWith('iam:'))).toEqual([]);
+  };
+
+  test('the Plan project may assume only the prod bootstrap deploy roles and read archived assemblies', () => {
+    const statements = statementsOfRole(logicalIdOf(built.rollback.planProject.role!));
+    assumesOnlyBootstrapRoles(statements);
+    expect(statements.find((s) => s.Sid === 'ReadArchivedAssemblies')!.Resource).toEqual(archiveAssemblies);
+  });
+
+  test('the Deploy project may assume only the prod bootstrap deploy roles, and reads no archive (the change set holds the plan)', () => {
+    const statements = statementsOfRole(logicalIdOf(built.rollback.deployProject.role!));
+    assumesOnlyBootstrapRoles(statements);
+    expect(statements.find((s) => s.Sid === 'ReadArchivedAssemblies')).toBeUndefined();
   });
 });
 

@@ -20,6 +20,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { compareVersions, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
 import { GateOutcome, runPullRequestGate } from './pr-gate';
+import { runAsScript } from './run-as-script';
 
 export type ReleaseKind = 'release' | 'hotfix';
 
@@ -182,6 +183,4 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   return 0;
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runAsScript(module, 'release-version', main);

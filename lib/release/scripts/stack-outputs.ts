@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { exportLines } from './release-version';
+import { runAsScript } from './run-as-script';
 
 /** The outputs every NotesStack declares; the deploy action exports each of them. */
 export const NOTES_STACK_OUTPUTS = [
@@ -58,6 +59,4 @@ export function main(argv: string[]): number {
   }
 }
 
-if (require.main === module) {
-  process.exit(main(process.argv.slice(2)));
-}
+runAsScript(module, 'stack-outputs', async (argv) => main(argv));

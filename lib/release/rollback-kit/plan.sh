@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The rollback pipeline's Plan step (CodeBuild). Prepares the change set that would put the
+# archived cloud assembly of an earlier release back into prod, without executing it, and renders
+# it for the approver: download that exact object, check its sha256 against the ledger's (again:
+# Resolve checked it, but the bytes planned are these), unzip, `cdk deploy --no-execute`, then
+# bin/render-plan.js (the same renderer and stateful-change guard as the release pipeline's plan).
+# No build, no tests: the assembly was built and tested when it was released.
+#
+# Environment (from the Resolve step's variables and the project):
+#   TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ("none" = current object)
+#   ARTIFACT_SHA256 STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID
+# The CDK CLI assumes the bootstrap deploy and file-publishing roles named in the assembly; this
+# project's own role may assume those and read archived assemblies, nothing else.
+set -euo pipefail
+
+for name in TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ARTIFACT_SHA256 STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID; do
+  if [ -z "${!name:-}" ]; then
+    echo "rollback: plan: $name is not set (it comes from the Resolve step or the project)" >&2
+    exit 1
+  fi
+done
+
+kit="$(pwd)"
+work="$(mktemp -d)"
+zip="$work/cloud-assembly.zip"
+assembly="$work/assembly"
+change_set="notes-rollback-$EXECUTION_ID"
+
+version_args=()
+if [ "$ARTIFACT_VERSION_ID" != "none" ]; then version_args=(--version-id "$ARTIFACT_VERSION_ID"); fi
+echo "rollback: plan: downloading s3://$ARTIFACT_BUCKET/$ARTIFACT_KEY ${version_args[*]:-}"
+aws s3api get-object --bucket "$ARTIFACT_BUCKET" --key "$ARTIFACT_KEY" "${version_args[@]}" "$zip" > /dev/null
+
+actual="$(sha256sum "$zip" | cut -d' ' -f1)"
+if [ "$actual" != "$ARTIFACT_SHA256" ]; then
+  echo "rollback: plan: s3://$ARTIFACT_BUCKET/$ARTIFACT_KEY has sha256 $actual, the ledger recorded $ARTIFACT_SHA256; refusing to plan it" >&2
+  exit 1
+fi
+
+mkdir -p "$assembly"
+unzip -q "$zip" -d "$assembly"
+if [ ! -f "$assembly/manifest.json" ]; then
+  echo "rollback: plan: the archive of v$TARGET_VERSION is not a cloud assembly (no manifest.json)" >&2
+  exit 1
+fi
+
+echo "rollback: plan: preparing change set $change_set of $STACK_NAME from the cloud assembly of v$TARGET_VERSION"
+npx --no-install cdk deploy --app "$assembly" "$STACK_NAME" --exclusively --require-approval never --ci \
+  --no-execute --force --change-set-name "$change_set"
+node "$kit/bin/render-plan.js" --stack "$STACK_NAME" --change-set "$change_set" --region "$TARGET_REGION" \
+  --assembly "$assembly" --role-arn "$DEPLOY_ROLE_ARN" --out-dir "$kit/.pipeline/plan"

@@ -1,0 +1,180 @@
+/**
+ * The Plan step, after `cdk deploy --no-execute --force --change-set-name <name>` has prepared the
+ * change set from the release's cloud assembly (publishing its assets): reads the change set (every
+ * page) and the stack's current template, renders the plan (`lib/release/plan.ts`), applies the
+ * stateful-change guard to the same change set, and writes
+ *   <out-dir>/plan.md, <out-dir>/plan.json and <out-dir>/plan.env
+ * (PLAN_SUMMARY, PLAN_SHA256, CHANGE_SET_NAME, CHANGE_SET_URL, PLAN_URL as shell `export` lines, which the
+ * buildspec exports as the action's variables). The change set is kept: Prod executes it by name.
+ *
+ *   npx tsx lib/release/scripts/render-plan.ts --stack NotesStack-prod --change-set notes-plan-<execution> \
+ *     --region eu-west-1 --assembly <cloud assembly dir> [--role-arn <cdk deploy role>] [--allow true] --out-dir .pipeline/plan
+ * Exit codes: 0 planned, 1 blocked by the guard, 2 usage or could not read the change set.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import {
+  Change,
+  CloudFormationClient,
+  DescribeChangeSetCommand,
+  DescribeChangeSetCommandOutput,
+  GetTemplateCommand,
+} from '@aws-sdk/client-cloudformation';
+import { buildPlan, isNoChangeFailure, Plan, planJson, PlanInput, renderPlanMarkdown, sha256 } from '../plan';
+import { arg, cloudFormationClient } from './cloudformation-client';
+import { exportLines } from './release-version';
+import { decide, GuardDecision, parseOverride, ResourceChangeSummary } from '../stateful-guard';
+import { runAsScript } from './run-as-script';
+
+/** Approval messages carry the summary; bound it so the message stays within CodePipeline's limits. */
+export const MAX_PLAN_SUMMARY = 200;
+
+/** The change set with the `Changes` of every page; throws when it does not exist. */
+export async function readFullChangeSet(cfn: CloudFormationClient, stackName: string, changeSetName: string): Promise<DescribeChangeSetCommandOutput> {
+  let first: DescribeChangeSetCommandOutput | undefined;
+  const changes: Change[] = [];
+  let nextToken: string | undefined;
+  do {
+    const out = await cfn.send(new DescribeChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName, NextToken: nextToken }));
+    first ??= out;
+    changes.push(...(out.Changes ?? []));
+    nextToken = out.NextToken;
+  } while (nextToken);
+  return { ...first!, Changes: changes, NextToken: undefined };
+}
+
+/** The stack's template as deployed (`Original` stage); `{}` when the stack does not exist yet. */
+export async function currentTemplate(cfn: CloudFormationClient, stackName: string): Promise<Record<string, unknown>> {
+  try {
+    const out = await cfn.send(new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Original' }));
+    return out.TemplateBody ? (JSON.parse(out.TemplateBody) as Record<string, unknown>) : {};
+  } catch (err) {
+    if (/does not exist/.test((err as Error).message)) return {};
+    throw err;
+  }
+}
+
+/** The stack's template in a cloud assembly directory (`manifest.json` names its file). */
+export function assemblyTemplate(assemblyDir: string, stackName: string): Record<string, unknown> {
+  const manifest = JSON.parse(readFileSync(join(assemblyDir, 'manifest.json'), 'utf8')) as {
+    artifacts?: Record<string, { type?: string; properties?: { templateFile?: string; stackName?: string } }>;
+  };
+  const entry = Object.entries(manifest.artifacts ?? {}).find(
+    ([id, a]) => a.type === 'aws:cloudformation:stack' && (a.properties?.stackName ?? id) === stackName,
+  );
+  if (!entry?.[1].properties?.templateFile) throw new Error(`the cloud assembly in ${assemblyDir} has no stack ${stackName}`);
+  return JSON.parse(readFileSync(join(assemblyDir, entry[1].properties.templateFile), 'utf8')) as Record<string, unknown>;
+}
+
+function guardChanges(changeSet: DescribeChangeSetOutputLike): ResourceChangeSummary[] {
+  return (changeSet.Changes ?? []).flatMap((c) =>
+    c.ResourceChange
+      ? [
+          {
+            action: c.ResourceChange.Action,
+            logicalResourceId: c.ResourceChange.LogicalResourceId,
+            physicalResourceId: c.ResourceChange.PhysicalResourceId,
+            resourceType: c.ResourceChange.ResourceType,
+            replacement: c.ResourceChange.Replacement,
+            policyAction: c.ResourceChange.PolicyAction,
+          },
+        ]
+      : [],
+  );
+}
+type DescribeChangeSetOutputLike = Pick<DescribeChangeSetCommandOutput, 'Changes'>;
+
+/** The CodeBuild console page of the build that printed the plan (`CODEBUILD_BUILD_ID` is `<project>:<uuid>`). */
+export function buildLogUrl(region: string, buildId: string): string {
+  const project = buildId.split(':')[0];
+  return `https://${region}.console.aws.amazon.com/codesuite/codebuild/projects/${encodeURIComponent(project)}/build/${encodeURIComponent(buildId)}/log?region=${region}`;
+}
+
+export interface PlanRun {
+  /** The CodeBuild build running the plan, for a link to its log (absent outside CodeBuild). */
+  buildId?: string;
+  stackName: string;
+  changeSetName: string;
+  region: string;
+  assemblyDir: string;
+  allowStatefulChange: boolean;
+}
+
+export interface PlanOutcome {
+  plan: Plan;
+  markdown: string;
+  json: string;
+  guard: GuardDecision;
+  variables: { PLAN_SUMMARY: string; PLAN_SHA256: string; CHANGE_SET_NAME: string; CHANGE_SET_URL: string; PLAN_URL: string };
+}
+
+/** Reads the prepared change set and renders and judges it. */
+export async function planChangeSet(cfn: CloudFormationClient, run: PlanRun): Promise<PlanOutcome> {
+  const changeSet = await readFullChangeSet(cfn, run.stackName, run.changeSetName);
+  if (changeSet.Status === 'FAILED' && !isNoChangeFailure(changeSet)) {
+    throw new Error(`change set ${run.changeSetName} of ${run.stackName} failed: ${changeSet.StatusReason ?? 'no reason given'}`);
+  }
+  const input: PlanInput = {
+    stackName: run.stackName,
+    changeSetName: run.changeSetName,
+    region: run.region,
+    currentTemplate: await currentTemplate(cfn, run.stackName),
+    newTemplate: assemblyTemplate(run.assemblyDir, run.stackName),
+    changeSet,
+  };
+  const plan = buildPlan(input);
+  const markdown = renderPlanMarkdown(plan, input);
+  const json = planJson(plan);
+  const guard = decide(guardChanges(changeSet), run.allowStatefulChange, run.stackName);
+  const summary = plan.summary.length <= MAX_PLAN_SUMMARY ? plan.summary : `${plan.summary.slice(0, MAX_PLAN_SUMMARY - 3)}...`;
+  return {
+    plan,
+    markdown,
+    json,
+    guard,
+    variables: {
+      PLAN_SUMMARY: summary,
+      PLAN_SHA256: sha256(json),
+      CHANGE_SET_NAME: run.changeSetName,
+      // Output variables cannot be empty.
+      CHANGE_SET_URL: plan.changeSetUrl ?? 'none',
+      PLAN_URL: run.buildId ? buildLogUrl(run.region, run.buildId) : 'none',
+    },
+  };
+}
+
+export async function main(argv: string[], client?: CloudFormationClient): Promise<number> {
+  const stackName = arg(argv, 'stack');
+  const changeSetName = arg(argv, 'change-set');
+  const region = arg(argv, 'region') ?? process.env.AWS_REGION;
+  const assemblyDir = arg(argv, 'assembly');
+  const outDir = arg(argv, 'out-dir');
+  if (!stackName || !changeSetName || !region || !assemblyDir || !outDir) {
+    console.error('usage: render-plan --stack NAME --change-set NAME --region REGION --assembly DIR --out-dir DIR [--role-arn ARN] [--allow true|false]');
+    return 2;
+  }
+  let outcome: PlanOutcome;
+  try {
+    const cfn = client ?? (await cloudFormationClient(region, arg(argv, 'role-arn'), 'notes-plan'));
+    outcome = await planChangeSet(cfn, {
+      stackName,
+      changeSetName,
+      region,
+      assemblyDir,
+      allowStatefulChange: parseOverride(arg(argv, 'allow') ?? process.env.ALLOW_STATEFUL_CHANGE),
+      buildId: process.env.CODEBUILD_BUILD_ID,
+    });
+  } catch (err) {
+    console.error(`plan: could not read change set ${changeSetName} of ${stackName}: ${(err as Error).message}`);
+    return 2;
+  }
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'plan.md'), outcome.markdown);
+  writeFileSync(join(outDir, 'plan.json'), outcome.json);
+  writeFileSync(join(outDir, 'plan.env'), exportLines(outcome.variables));
+  console.log(outcome.markdown);
+  console.log(outcome.guard.message);
+  return outcome.guard.allowed ? 0 : 1;
+}
+
+runAsScript(module, 'render-plan', main);
