@@ -13,8 +13,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 export const DIFF_USAGE = `Usage: npm run diff -- [STACK ...] [cdk diff options]
 
 Runs \`cdk diff\` (the app against the deployed stacks). It needs AWS credentials for the account
-the stacks are deployed to, allowed to read them (the CDK bootstrap's lookup or deploy role, or
-cloudformation:GetTemplate and DescribeStacks). \`npx cdk synth\` needs no credentials.
+the stacks are deployed to, allowed to assume the CDK bootstrap's deploy role (the default diff
+creates a change set) or its lookup role (--method template). \`npx cdk synth\` needs none.
 Exit codes: cdk diff's own; 5 when there are no usable credentials.`;
 
 export const NO_CREDENTIALS =
