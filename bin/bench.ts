@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchSection } from '../lib/bench/args';
 import { machineInfo } from '../lib/bench/machine';
 import { renderFigures, spliceFigures, type Figures } from '../lib/bench/report';
 import { machineLine } from '../lib/bench/machine';
@@ -26,8 +26,7 @@ import { REL_BEGIN, REL_END, renderReliability } from '../lib/reliability/report
 import type { FigureLine } from '../lib/reliability/figures';
 import { measureBundles, measureColdInit, measureHandlerCpu, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
 
-const SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'tests', 'reliability'] as const;
-type Section = (typeof SECTIONS)[number];
+type Section = BenchSection;
 
 function readOr(path: string, fallback: string): string {
   return existsSync(path) ? readFileSync(path, 'utf8') : fallback;
@@ -63,21 +62,12 @@ async function runReliability(quick: boolean): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      'with-slow': { type: 'boolean', default: false },
-      write: { type: 'boolean', default: false },
-      quick: { type: 'boolean', default: false },
-      only: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  const values = parseBenchArgs(process.argv.slice(2));
   if (values.help) {
-    console.log('usage: npm run bench -- [--with-slow] [--write] [--quick] [--only bundles,cold,warm,http,synth,tests,reliability]');
+    console.log(BENCH_USAGE);
     return;
   }
-  const only = values.only ? (values.only.split(',') as Section[]) : SECTIONS.filter((s) => (s !== 'tests' && s !== 'reliability') || values['with-slow']);
-  for (const s of only) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`);
+  const only = values.only;
   const want = (s: Section) => only.includes(s);
   const quick = values.quick;
   const coldRuns = quick ? 5 : 25;
@@ -150,6 +140,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof BenchUsageError) {
+    console.error(`error: ${err.message}\n\n${BENCH_USAGE}`);
+    process.exit(2);
+  }
   console.error(err instanceof Error ? err.stack : err);
   process.exit(1);
 });

@@ -10,31 +10,23 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 import fc from 'fast-check';
-import { parseArgs } from 'node:util';
 import { describeFailure, formatStats, newStats, properties, RUN_SHARE, victimDamage, type PropertyName } from '../lib/reliability/fuzz';
+import { FUZZ_USAGE, FuzzUsageError, parseFuzzArgs } from '../lib/reliability/fuzz-args';
 import { keepAliveAgent } from '../lib/reliability/http';
 import { createFuzzWorld, startTempStack } from '../lib/reliability/world';
 
 async function main(): Promise<number> {
   // The handler logs one JSON line per request; thousands of them would bury the summary.
   process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-  const { values } = parseArgs({
-    options: {
-      runs: { type: 'string', default: '5000' },
-      seed: { type: 'string' },
-      property: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log('usage: npm run fuzz -- [--runs N] [--seed S] [--property NAME ...]');
+  const known = Object.keys(RUN_SHARE);
+  const args = parseFuzzArgs(process.argv.slice(2), known);
+  if (args.help) {
+    console.log(FUZZ_USAGE(known));
     return 0;
   }
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs must be a positive integer');
-  const seed = values.seed === undefined ? Date.now() ^ (Math.random() * 0x100000000) : Number(values.seed);
-  const names = (values.property?.length ? values.property : Object.keys(RUN_SHARE)) as PropertyName[];
-  for (const n of names) if (!(n in RUN_SHARE)) throw new Error(`unknown property ${n}; one of ${Object.keys(RUN_SHARE).join(', ')}`);
+  const runs = args.runs;
+  const seed = args.seed ?? Date.now() ^ (Math.random() * 0x100000000);
+  const names = args.properties as PropertyName[];
   const shareSum = names.reduce((s, n) => s + RUN_SHARE[n], 0);
 
   const t = await startTempStack('fuzz');
@@ -66,7 +58,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
+    if (err instanceof FuzzUsageError) {
+      console.error(`error: ${err.message}\n\n${FUZZ_USAGE(Object.keys(RUN_SHARE))}`);
+      process.exit(2);
+    }
     console.error(err instanceof Error ? err.stack : err);
-    process.exit(2);
+    process.exit(1);
   },
 );

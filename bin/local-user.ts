@@ -22,9 +22,14 @@ const USAGE = `Usage:
   npm run local:user -- create EMAIL PASSWORD
   npm run local:token -- EMAIL PASSWORD
   npm run local:user -- smoke-token EMAIL PASSWORD
-Options: --data-dir DIR (default .notes-local, or NOTES_LOCAL_DATA_DIR)`;
+Options: --data-dir DIR (default .notes-local, or NOTES_LOCAL_DATA_DIR)
+Exit codes: 0 ok, 1 failed (stack not running, wrong password, ...), 2 usage.`;
 
+/** A problem the user can fix (stack not running, wrong password): one line, exit 1. */
 class UsageError extends Error {}
+
+/** The command line itself is wrong: one line plus the usage, exit 2 (as the release CLI does). */
+class BadUsage extends Error {}
 
 function runningTarget(dataDir: string): LocalCognitoTarget {
   const state = readState(dataDir);
@@ -67,18 +72,20 @@ function explain(err: unknown): string {
 async function main(): Promise<void> {
   const { dataDir, rest } = dataDirFromArgs(process.argv.slice(2), process.env);
   const [command, email, password, ...extra] = rest;
-  if (!command || command === '--help' || command === '-h') {
+  if (command === '--help' || command === '-h' || rest.includes('--help')) {
     console.log(USAGE);
     return;
   }
-  if (!['create', 'token', 'smoke-token'].includes(command)) throw new UsageError(`Unknown command "${command}".\n${USAGE}`);
-  if (!email || !password || extra.length > 0) throw new UsageError(`"${command}" needs EMAIL and PASSWORD.\n${USAGE}`);
+  if (!command) throw new BadUsage(`No command given.\n${USAGE}`);
+  if (!['create', 'token', 'smoke-token'].includes(command)) throw new BadUsage(`Unknown command "${command}".\n${USAGE}`);
+  if (!email || !password || extra.length > 0) throw new BadUsage(`"${command}" needs EMAIL and PASSWORD.\n${USAGE}`);
 
   const target = runningTarget(resolve(dataDir));
   try {
     if (command === 'create') {
       const { sub } = await createUser(target, email, password);
-      console.log(`Created and confirmed ${email} (user id ${sub}). Get a token: npm run local:token -- ${email} PASSWORD`);
+      // --silent keeps npm's banner out of the token when the line is pasted into $(...).
+      console.log(`Created and confirmed ${email} (user id ${sub}). Get a token: TOKEN=$(npm run --silent local:token -- ${email} 'PASSWORD')`);
     } else if (command === 'token') {
       console.log(await getIdToken(target, email, password));
     } else {
@@ -91,6 +98,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-  if (!(err instanceof UsageError) && err instanceof Error && err.stack) console.error(err.stack);
-  process.exit(1);
+  if (!(err instanceof UsageError) && !(err instanceof BadUsage) && err instanceof Error && err.stack) console.error(err.stack);
+  process.exit(err instanceof BadUsage ? 2 : 1);
 });

@@ -13,6 +13,9 @@ const root = resolve(__dirname, '..');
 // runs Node 22; on a developer's Node 20 the warning is noise in front of the walkthrough.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
+/** A second SIGINT/SIGTERM sooner than this after the first is the same one delivered twice. */
+const REPEAT_WINDOW_MS = 1000;
+
 function timestamp(): string {
   return new Date().toISOString().slice(11, 23);
 }
@@ -53,13 +56,17 @@ async function main(): Promise<void> {
       `${api.maxBodyBytes} bytes from the "${api.environment ?? 'default'}" environment in cdk.json)\n`,
   );
 
-  let stopping = false;
+  // One Ctrl-C can arrive twice: the terminal signals the whole foreground process group, and
+  // `npm start` forwards the signal it got to its child again. A repeat within REPEAT_WINDOW_MS is
+  // that same keypress; a later one means "exit now, without waiting".
+  let stoppingSince: number | undefined;
   const shutdown = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < REPEAT_WINDOW_MS) return;
       console.error(`${signal} again: exiting without waiting.`);
       process.exit(130);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     console.log(`\n${signal}: stopping the local stack...`);
     stack.stop().then(
       () => {

@@ -39,6 +39,8 @@ Output:
   --help                   this text
 
 Examples:
+  # against the local stack (npm start in another terminal), with a user created there first:
+  npm run local:user -- create smoke@example.com 'Local-Pass-123!'
   npm run smoke -- --local --username smoke@example.com --password 'Local-Pass-123!'
   npm run smoke -- --api-url https://abc.execute-api.eu-west-1.amazonaws.com/v1/ \\
     --expected-version 1.2.3 --token "$(cat token.txt)"

@@ -34,28 +34,49 @@ function noteIdOf(req: UserRequest): string {
 
 const MAX_IF_MATCH_TAGS = 10;
 
+/** One list element of If-Match: `*` or an RFC 9110 entity-tag (`"opaque"` or weak `W/"opaque"`). */
+const IF_MATCH_ELEMENT = /^(?:\*|(W\/)?"([\x21\x23-\x7E\x80-\xFF]*)")$/;
+const STRONG_VERSION = /^[1-9][0-9]{0,14}$/;
+
+function invalidIfMatch(message: string): BadRequestError {
+  return new BadRequestError('INVALID_HEADER', `If-Match ${message}`, { issues: [{ field: 'If-Match', message }] });
+}
+
+/** Splits a list header on the commas between elements (an entity tag may itself hold a comma). */
+function listElements(value: string): string[] | undefined {
+  const elements: string[] = [];
+  const element = /\s*((?:W\/)?"[^"]*"|[^,"]*)\s*(?:,|$)/y;
+  while (element.lastIndex < value.length) {
+    const start = element.lastIndex;
+    const m = element.exec(value);
+    if (!m || element.lastIndex === start) return undefined;
+    if (m[1].length > 0) elements.push(m[1]);
+  }
+  return elements;
+}
+
 /**
  * `If-Match` -> which versions a write may replace. Absent, empty or `*` = unconditional (a missing
- * note is still 404). Otherwise a list of strong tags `"<version>"`; weak or unknown tags can
- * never match, so such a request ends in 412 (or 404 when the note is missing).
+ * note is still 404). Otherwise a list of entity tags; ours are strong, `"<version>"`. The header is
+ * compared as RFC 9110 says (strong comparison): a weak tag (`W/"3"`) or a well-formed tag we never
+ * issued is a valid precondition that can never match, so the request ends in 412 (or 404 when the
+ * note is missing). Anything that is not an entity tag at all (`3`, `banana`, `"3`) is a 400
+ * naming the header and the form it expects, not a 412 saying the note changed.
  */
 export function parseIfMatch(event: APIGatewayProxyEvent): ExpectedVersions {
   const value = header(event, 'if-match');
   if (value === undefined) return undefined;
-  const tags = value
-    .split(',')
-    .map((t) => t.trim())
-    .filter((t) => t.length > 0);
-  if (tags.length === 0 || tags.includes('*')) return undefined;
-  if (tags.length > MAX_IF_MATCH_TAGS) {
-    throw new BadRequestError('INVALID_HEADER', `If-Match may list at most ${MAX_IF_MATCH_TAGS} entity tags`, {
-      issues: [{ field: 'If-Match', message: `at most ${MAX_IF_MATCH_TAGS} entity tags` }],
-    });
+  const tags = listElements(value);
+  const malformed = tags?.find((t) => !IF_MATCH_ELEMENT.test(t));
+  if (!tags || malformed !== undefined) {
+    throw invalidIfMatch('must be an entity tag in double quotes as the ETag header gives it, e.g. If-Match: "3" (or * for any version)');
   }
+  if (tags.length === 0 || tags.includes('*')) return undefined;
+  if (tags.length > MAX_IF_MATCH_TAGS) throw invalidIfMatch(`may list at most ${MAX_IF_MATCH_TAGS} entity tags`);
   const versions = new Set<number>();
   for (const tag of tags) {
-    const m = /^"([1-9][0-9]{0,14})"$/.exec(tag);
-    if (m) versions.add(Number(m[1]));
+    const [, weak, opaque] = IF_MATCH_ELEMENT.exec(tag) ?? [];
+    if (!weak && opaque !== undefined && STRONG_VERSION.test(opaque)) versions.add(Number(opaque));
   }
   return [...versions];
 }

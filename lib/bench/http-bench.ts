@@ -3,7 +3,7 @@
  * and autocannon in this one, so the load generator does not share an event loop with either.
  */
 import autocannon from 'autocannon';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { performance } from 'node:perf_hooks';
 import { summarize } from './stats';
@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { notesTableCreateInput } from '../notes-table-schema';
+import { createTableAndWait } from '../local/tables';
 import { LOCAL_CREDENTIALS } from '../local/dynamo';
 import { createUser, getIdToken } from '../local/users';
 import { cognitoTargetOf, freePorts, spawnLocalStack } from '../reliability/child-stack';
@@ -92,7 +93,7 @@ export async function dynaliteGet(seconds: number, connections: number): Promise
   try {
     for (let i = 0; ; i++) {
       try {
-        await client.send(new CreateTableCommand(notesTableCreateInput('notes-bench')));
+        await createTableAndWait(client, notesTableCreateInput('notes-bench'));
         break;
       } catch (err) {
         if (i > 100) throw err;

@@ -7,10 +7,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { notesTableCreateInput } from '../notes-table-schema';
+import { createTableAndWait } from '../local/tables';
 import { LOCAL_CREDENTIALS } from '../local/dynamo';
 import { bundleLambda, discoverLambdas, FLOOR_ENTRY, type BundleResult } from './bundles';
 import { coldInitInterleaved } from './cold-init';
@@ -64,7 +65,7 @@ export async function measureWarm(notesApiBundle: string, iterations: number): P
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: LOCAL_CREDENTIALS });
   const dir = mkdtempSync(join(tmpdir(), 'notes-bench-warm-'));
   try {
-    await client.send(new CreateTableCommand(notesTableCreateInput('notes-bench')));
+    await createTableAndWait(client, notesTableCreateInput('notes-bench'));
     const out = join(dir, 'warm.json');
     let logBytes = 0;
     const code = await new Promise<number | null>((res, rej) => {

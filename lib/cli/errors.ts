@@ -56,6 +56,10 @@ export interface ErrorContext {
   /** e.g. `pipeline notes-release` */
   resource?: string;
   region?: string;
+  /** Replaces the credentials hint (it names the pipelines' account; restore needs the table's). */
+  credentialsHint?: string;
+  /** Replaces the access-denied hint (the release operator role), e.g. for restore. */
+  accessHint?: string;
 }
 
 /** Turns anything thrown into a CliError with the exit code and a hint. */
@@ -64,12 +68,12 @@ export function toCliError(err: unknown, context: ErrorContext = {}): CliError {
   const e = err instanceof Error ? err : new Error(String(err));
   const name = e.name;
   const where = context.region ? ` in region ${context.region}` : '';
-  if (CREDENTIAL_ERRORS.has(name)) return new CliError(EXIT.AUTH, `AWS credentials: ${e.message}`, CREDENTIALS_HINT);
+  if (CREDENTIAL_ERRORS.has(name)) return new CliError(EXIT.AUTH, `AWS credentials: ${e.message}`, context.credentialsHint ?? CREDENTIALS_HINT);
   if (ACCESS_ERRORS.has(name)) {
     return new CliError(
       EXIT.AUTH,
       `Access denied${context.resource ? ` on ${context.resource}` : ''}: ${e.message}`,
-      'Your credentials work but may not do this. Use the release operator role (see docs/runbooks/rollback.md, "Who can run it").',
+      context.accessHint ?? 'Your credentials work but may not do this. Use the release operator role (see docs/runbooks/rollback.md, "Who can run it").',
     );
   }
   if (name === 'PipelineNotFoundException') {

@@ -5,7 +5,6 @@
  */
 import { mkdir } from 'node:fs/promises';
 import {
-  CreateTableCommand,
   DescribeTableCommand,
   DynamoDBClient,
   ResourceNotFoundException,
@@ -13,6 +12,7 @@ import {
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { notesTableCreateInput } from '../notes-table-schema';
+import { createTableAndWait } from './tables';
 import { closeServer, httpUrl, listen, LocalStackError } from './net';
 
 /** Placeholder credentials: dynalite and cognito-local accept any. Not secrets. */
@@ -37,7 +37,13 @@ export async function startLocalDynamo(opts: {
   await mkdir(opts.directory, { recursive: true });
   // Tables are ACTIVE at once; the item size limit stays DynamoDB's 400 KB.
   const server = dynalite({ path: opts.directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await listen(server, opts.host, opts.port, 'Local DynamoDB (dynalite)', '--dynamo-port');
+  let port: number;
+  try {
+    port = await listen(server, opts.host, opts.port, 'Local DynamoDB (dynalite)', '--dynamo-port');
+  } catch (err) {
+    await releaseStore(server, opts.host);
+    throw err;
+  }
   const endpoint = httpUrl(opts.host, port);
 
   const client = new DynamoDBClient({ endpoint, region: opts.region, credentials: LOCAL_CREDENTIALS, maxAttempts: 2 });
@@ -64,7 +70,21 @@ export async function startLocalDynamo(opts: {
   return { endpoint, client, documentClient, tableCreated, stop };
 }
 
-/** Creates the notes table unless it exists; returns whether it created it. */
+/**
+ * dynalite opens its LevelDB when it is created, and closes it only from `server.close()` on a
+ * listening server. When the port we asked for is taken, the only way to close that store is to
+ * listen on a free loopback port and close again; otherwise the database stays open (its files
+ * keep changing under a caller removing the data directory, and its lock blocks the next start).
+ */
+async function releaseStore(server: Parameters<typeof closeServer>[0], host: string): Promise<void> {
+  try {
+    await listen(server, host, 0, 'Local DynamoDB (dynalite)', '--dynamo-port');
+  } finally {
+    await closeServer(server).catch(() => undefined);
+  }
+}
+
+/** Creates the notes table unless it exists and waits until it is ACTIVE; returns whether it created it. */
 async function ensureTable(client: DynamoDBClient, tableName: string): Promise<boolean> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }));
@@ -72,6 +92,6 @@ async function ensureTable(client: DynamoDBClient, tableName: string): Promise<b
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;
   }
-  await client.send(new CreateTableCommand(notesTableCreateInput(tableName)));
+  await createTableAndWait(client, notesTableCreateInput(tableName));
   return true;
 }

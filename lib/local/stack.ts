@@ -6,7 +6,7 @@
  *   // stack.apiUrl, stack.userPoolId, ...; createUser/getIdToken from ./users
  *   await stack.stop();
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { createLocalAuthorizer, type LocalAuthorizer } from './authorizer';
@@ -94,8 +94,48 @@ export async function startLocalStack(opts: LocalStackOptions): Promise<LocalSta
   const dataDir = resolve(opts.dataDir);
   const maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsAllowOrigins = opts.corsAllowOrigins ?? [];
-  mkdirSync(dataDir, { recursive: true });
+  // The first directory this start creates (undefined when the data directory already existed):
+  // removed again when the start fails, so a failed start leaves nothing behind.
+  const createdDir = makeDataDir(dataDir);
+  try {
+    return await startInDataDir(opts, host, log, dataDir, maxBodyBytes, corsAllowOrigins);
+  } catch (err) {
+    if (createdDir) rmSync(createdDir, { recursive: true, force: true });
+    throw err;
+  }
+}
 
+/** Creates the data directory, or says in one line why it cannot be one; returns the first directory created. */
+function makeDataDir(dataDir: string): string | undefined {
+  try {
+    const existing = statSync(dataDir, { throwIfNoEntry: false });
+    if (existing && !existing.isDirectory()) {
+      throw new LocalStackError(`The data directory ${dataDir} is a file, not a directory. Choose another --data-dir (or move the file away).`);
+    }
+    return mkdirSync(dataDir, { recursive: true });
+  } catch (err) {
+    if (err instanceof LocalStackError) throw err;
+    const code = (err as { code?: string }).code;
+    const why =
+      code === 'ENOTDIR' || code === 'EEXIST'
+        ? 'a part of that path is a file, not a directory'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EROFS'
+            ? 'the file system is read-only'
+            : (err as Error).message;
+    throw new LocalStackError(`Cannot use ${dataDir} as the data directory: ${why}. Choose another --data-dir.`);
+  }
+}
+
+async function startInDataDir(
+  opts: LocalStackOptions,
+  host: string,
+  log: (line: string) => void,
+  dataDir: string,
+  maxBodyBytes: number,
+  corsAllowOrigins: string[],
+): Promise<LocalStack> {
   const previous = readState(dataDir);
   if (previous?.running && previous.running.pid !== process.pid && processAlive(previous.running.pid)) {
     throw new LocalStackError(

@@ -8,7 +8,33 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CliError, EXIT, exitCodeName, toCliError, usage } from '../cli/errors';
 import { Io } from '../cli/io';
 import { repoConfig } from '../cli/settings';
-import { restoreTable } from './restore';
+import { failedOperation, restoreTable } from './restore';
+
+/**
+ * A failed DynamoDB call as the operator should read it: which call, in which region, and whose
+ * credentials it needs (the account of the table, not the pipelines' account).
+ */
+export function restoreError(err: unknown, region: string, source: string): CliError {
+  const operation = failedOperation(err);
+  const name = err instanceof Error ? err.name : '';
+  if (operation && name === 'UnknownOperationException') {
+    return new CliError(
+      EXIT.FAILED,
+      `DynamoDB ${operation} failed in ${region}: the endpoint does not implement it (UnknownOperationException).`,
+      'Point-in-time restore needs DynamoDB itself. A local endpoint such as dynalite (npm start) has no point-in-time recovery APIs: ' +
+        'unset AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_DYNAMODB and use credentials for the account that holds the table.',
+    );
+  }
+  const account = repoConfig()?.environments.find((e) => e.kind === 'production')?.account;
+  return toCliError(err, {
+    resource: operation ? `DynamoDB ${operation} on ${source} (${region})` : `DynamoDB (${region})`,
+    region,
+    credentialsHint:
+      `No usable AWS credentials. Sign in to the account that holds the table ${source} (the NotesStack-<env> stack's account` +
+      `${account ? `; production is ${account} in cdk.json` : ''}), e.g. \`aws sso login --profile <profile>\` and \`export AWS_PROFILE=<profile>\`, then run the command again.`,
+    accessHint: 'Your credentials work but may not do this. docs/runbooks/restore-data.md lists the permissions a restore needs.',
+  });
+}
 
 export const RESTORE_HELP = `Usage: npm run restore -- --to-time ISO --source-table NAME [options]
 
@@ -117,7 +143,7 @@ export async function runRestore(argv: string[], io: Io, deps: RestoreCliDeps = 
       },
       { sourceTable: source, targetTable: str('target-table'), toTime, sampleSize, pollSeconds, timeoutMinutes },
     ).catch((err: unknown) => {
-      throw toCliError(err, { resource: `DynamoDB (${region})`, region });
+      throw restoreError(err, region as string, source);
     });
     if (!result) throw new CliError(EXIT.FAILED, 'Restore cancelled; nothing was created.');
     if (json) io.out(JSON.stringify(result, null, 2));

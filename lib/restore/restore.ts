@@ -20,6 +20,32 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { conflict, failed, notFound, usage } from '../cli/errors';
 
+const OPERATION = Symbol('DynamoDB operation');
+
+/** The DynamoDB API call (e.g. `DescribeContinuousBackups`) whose failure `err` is, if known. */
+export function failedOperation(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as { [OPERATION]?: string })[OPERATION] : undefined;
+}
+
+/**
+ * The same client, but every error it throws remembers which call failed, so the message can name
+ * it: an endpoint without the PITR APIs answers only "UnknownError".
+ */
+function namingCalls(client: DynamoDBClient): DynamoDBClient {
+  return new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
+      return (command: object, ...rest: unknown[]) =>
+        (target.send as (...args: unknown[]) => Promise<unknown>).call(target, command, ...rest).catch((err: unknown) => {
+          if (typeof err === 'object' && err !== null) {
+            Object.defineProperty(err, OPERATION, { value: command.constructor.name.replace(/Command$/, ''), configurable: true });
+          }
+          throw err;
+        });
+    },
+  });
+}
+
 export interface RestoreOptions {
   sourceTable: string;
   /** Default: `<source>-restore-<YYYYMMDDTHHMMZ of toTime>`. */
@@ -123,7 +149,8 @@ export function cutOverSteps(plan: RestorePlan): string[] {
 }
 
 export async function restoreTable(deps: RestoreDeps, opts: RestoreOptions): Promise<RestoreReport | undefined> {
-  const { dynamodb, progress } = deps;
+  const { progress } = deps;
+  const dynamodb = namingCalls(deps.dynamodb);
   const source = opts.sourceTable;
 
   // 1. The source exists and has point-in-time recovery with the requested time in its window.

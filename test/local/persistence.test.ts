@@ -4,7 +4,7 @@
  * half-started behind.
  */
 import { createServer, type Server } from 'node:net';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LocalStackError, PortInUseError, startLocalStack } from '../../lib/local/stack';
 import { readState, writeState } from '../../lib/local/state';
@@ -116,6 +116,44 @@ describe('ports in use', () => {
     }
   });
 
+  test.each(['apiPort', 'dynamoPort', 'cognitoPort'] as const)('a start that fails on a busy %s releases the store: its files can be removed at once and the next start opens them', async (option) => {
+    // Arrange: a first run leaves data (a LevelDB and the Cognito files) in the directory.
+    const data = tempDataDir(`release-${option}`);
+    const first = await startLocalStack({ dataDir: data.dir });
+    await first.stop();
+    const busy = await occupyPort();
+    try {
+      // Act: a start that fails after opening the store.
+      await expect(startLocalStack({ dataDir: data.dir, [option]: busy.port })).rejects.toBeInstanceOf(PortInUseError);
+      const second = await startLocalStack({ dataDir: data.dir });
+      await second.stop();
+      await expect(startLocalStack({ dataDir: data.dir, [option]: busy.port })).rejects.toBeInstanceOf(PortInUseError);
+
+      // Assert: nothing writes into the directory any more (no ENOTEMPTY), and the data was intact.
+      expect(second.userPoolId).toBe(first.userPoolId);
+      expect(() => rmSync(data.dir, { recursive: true })).not.toThrow();
+      expect(existsSync(data.dir)).toBe(false);
+    } finally {
+      busy.server.close();
+      data.remove();
+    }
+  });
+
+  test('a failed start removes the data directory it created, and only that', async () => {
+    const data = tempDataDir('created');
+    const dataDir = join(data.dir, 'new', 'notes');
+    const busy = await occupyPort();
+    try {
+      await expect(startLocalStack({ dataDir, dynamoPort: busy.port })).rejects.toBeInstanceOf(PortInUseError);
+
+      expect(existsSync(join(data.dir, 'new'))).toBe(false);
+      expect(existsSync(data.dir)).toBe(true);
+    } finally {
+      busy.server.close();
+      data.remove();
+    }
+  });
+
   test('after a failed start nothing is left holding the data directory: the next start works', async () => {
     const data = tempDataDir('retry');
     const busy = await occupyPort();
@@ -152,6 +190,23 @@ describe('refused starts', () => {
       await expect(attempt).rejects.toBeInstanceOf(LocalStackError);
       await expect(attempt).rejects.toThrow(new RegExp(`process ${other.pid}\\b.*${other.apiUrl}`));
       expect(readState(data.dir)?.running).toMatchObject(other);
+    } finally {
+      data.remove();
+    }
+  });
+
+  test.each([
+    ['a file', (dir: string) => join(dir, 'notes.txt'), /notes\.txt is a file, not a directory/],
+    ['a path through a file', (dir: string) => join(dir, 'notes.txt', 'data'), /notes\.txt\/data as the data directory: a part of that path is a file/],
+  ])('a data directory that is %s is refused in one line naming the path', async (_what, pathIn, message) => {
+    const data = tempDataDir('file');
+    writeFileSync(join(data.dir, 'notes.txt'), 'not a directory');
+    try {
+      const attempt = startLocalStack({ dataDir: pathIn(data.dir) });
+
+      await expect(attempt).rejects.toBeInstanceOf(LocalStackError);
+      await expect(attempt).rejects.toThrow(message);
+      expect(readFileSync(join(data.dir, 'notes.txt'), 'utf8')).toBe('not a directory');
     } finally {
       data.remove();
     }

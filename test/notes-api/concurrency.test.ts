@@ -83,7 +83,7 @@ describe('PUT with If-Match', () => {
     expect(res.status).toBe(200);
   });
 
-  it.each([['weak tag', 'W/"1"'], ['unquoted', '1'], ['garbage', '"abc"']])('treats a %s as not matching (412)', async (_name, ifMatch) => {
+  it.each([['weak tag', 'W/"1"'], ['well-formed tag we never issue', '"abc"']])('treats a %s as not matching (412)', async (_name, ifMatch) => {
     const note = await createNote();
 
     const res = await put(note.noteId, 'v2', ifMatch);
@@ -137,6 +137,54 @@ describe('PUT with If-Match', () => {
 
     expect(res.status).toBe(400);
     expect((res.json as ErrorBody).error.code).toBe('INVALID_HEADER');
+  });
+});
+
+describe('a malformed If-Match', () => {
+  it.each(['1', 'banana', '"1', '"1" "2"', '"1", banana', 'w/"1"'])(
+    'If-Match: %s is a 400 naming the header and the expected form, and changes nothing',
+    async (ifMatch) => {
+      const note = await createNote();
+
+      const res = await put(note.noteId, 'v2', ifMatch);
+
+      expect(res.status).toBe(400);
+      expect((res.json as ErrorBody).error).toMatchObject({
+        code: 'INVALID_HEADER',
+        details: { issues: [{ field: 'If-Match' }] },
+      });
+      expect((res.json as ErrorBody).error.message).toContain('If-Match must be an entity tag in double quotes');
+      expect((res.json as ErrorBody).error.message).toContain('If-Match: "3"');
+      expect(await read(note.noteId)).toMatchObject({ title: 'v1', version: 1 });
+    },
+  );
+
+  it('is a 400 on DELETE too, and the note stays', async () => {
+    const note = await createNote();
+
+    const res = await api.call({ method: 'DELETE', path: `/notes/${note.noteId}`, user: ALICE, headers: { 'If-Match': '1' } });
+
+    expect(res.status).toBe(400);
+    expect((await read(note.noteId)).version).toBe(1);
+  });
+
+  it('a weak tag W/"1" is well-formed but never matches (strong comparison, RFC 9110): 412 with the current ETag', async () => {
+    const note = await createNote();
+
+    const res = await put(note.noteId, 'v2', 'W/"1"');
+
+    expect(res.status).toBe(412);
+    expect(res.headers.etag).toBe('"1"');
+    expect(await read(note.noteId)).toMatchObject({ title: 'v1', version: 1 });
+  });
+
+  it('an entity tag may hold a comma: "a,b", "1" matches version 1', async () => {
+    const note = await createNote();
+
+    const res = await put(note.noteId, 'v2', '"a,b", "1"');
+
+    expect(res.status).toBe(200);
+    expect(res.headers.etag).toBe('"2"');
   });
 });
 

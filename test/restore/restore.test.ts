@@ -216,6 +216,19 @@ describe('restore', () => {
     const run = await restore([...base, '--yes']);
 
     expect(run.code).toBe(5);
+    expect(run.stderr).toContain(`error: AWS credentials: Could not load credentials from any providers`);
+    expect(run.stderr).toContain(`hint: No usable AWS credentials. Sign in to the account that holds the table ${SOURCE} (the NotesStack-<env> stack's account`);
+    expect(run.stderr).not.toContain('pipelines');
+  });
+
+  test('access denied names the call and the table, and points at the permissions a restore needs', async () => {
+    ddb.on(DescribeContinuousBackupsCommand, { TableName: SOURCE }).rejects(Object.assign(new Error('not authorized to perform dynamodb:DescribeContinuousBackups'), { name: 'AccessDeniedException' }));
+
+    const run = await restore([...base, '--yes']);
+
+    expect(run.code).toBe(5);
+    expect(run.stderr).toContain(`error: Access denied on DynamoDB DescribeContinuousBackups on ${SOURCE} (eu-west-1)`);
+    expect(run.stderr).toContain('docs/runbooks/restore-data.md');
   });
 
   test('a restored table with other keys fails verification (exit 1)', async () => {

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { SMOKE_USAGE, smokeMain } from '../../bin/smoke';
+import { createUser, getIdToken } from '../../lib/local/users';
 import type { SmokeReport } from '../../lambda/smoke-test/checks';
 import { RELEASE_VERSION, startSmokeService, type SmokeService } from './harness';
 
@@ -85,6 +86,24 @@ test('with --local and the admin flow on the smoke client, as the pipeline logs 
 
   expect(result.code).toBe(0);
   expect(result.out).toContain(`against ${service.stack.apiUrl}`);
+});
+
+test('the --local example in --help works as written, after the local:user line it shows before it', async () => {
+  // Arrange: the two example lines, split as the shell would (single quotes only).
+  const words = (line: string): string[] => [...line.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+  const lines = SMOKE_USAGE.split('\n').map((l) => l.trim());
+  const create = words(lines.find((l) => l.startsWith('npm run local:user -- create')) ?? '');
+  const smoke = words(lines.find((l) => l.startsWith('npm run smoke -- --local')) ?? '');
+  const [email, password] = create.slice(5);
+  await createUser(service.stack, email, password);
+
+  // Act: the example's arguments (after `npm run smoke --`), on this test's data directory.
+  const result = await run([...smoke.slice(4), '--data-dir', service.stack.dataDir]);
+
+  // Assert
+  expect(smoke.slice(4)).toEqual(['--local', '--username', email, '--password', password]);
+  expect(result.code).toBe(0);
+  await service.purgeSmokeUserNotes(await getIdToken(service.stack, email, password));
 });
 
 test('a failing check: exit 1 and the summary names the check and the response', async () => {

@@ -1,8 +1,9 @@
 import { AddressInfo } from 'net';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { notesTableCreateInput } from '../../lib/notes-table-schema';
+import { createTableAndWait } from '../../lib/local/tables';
 import { LEDGER_KEYS } from '../../lib/release/ledger';
 
 /** A dynalite server running in this process on a free loopback port, with clients pointed at it. */
@@ -13,16 +14,19 @@ export interface RunningDynalite {
   client: DynamoDBClient;
   /** A real DocumentClient talking HTTP to dynalite (the same client type the Lambda uses). */
   documentClient: DynamoDBDocumentClient;
-  /** Creates a notes table (the production key schema) and returns its name. */
+  /** Creates a notes table (the production key schema), waits until it is ACTIVE and returns its name. */
   createNotesTable(name?: string): Promise<string>;
-  /** Creates a release-ledger table (string `pk`/`sk`, as NotesPipeline declares it) and returns its name. */
+  /** Creates a release-ledger table (string `pk`/`sk`, as NotesPipeline declares it), waits until it is ACTIVE, returns its name. */
   createLedgerTable(name?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
 let tableCounter = 0;
 
-/** Starts an in-memory dynalite on 127.0.0.1 (port chosen by the OS). Tables become ACTIVE at once. */
+/**
+ * Starts an in-memory dynalite on 127.0.0.1 (port chosen by the OS). Its tables still pass through
+ * CREATING (on a zero-length timer), so the create helpers wait for ACTIVE before returning.
+ */
 export async function startDynalite(): Promise<RunningDynalite> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve, reject) => {
@@ -49,27 +53,23 @@ export async function startDynalite(): Promise<RunningDynalite> {
     documentClient,
     async createNotesTable(name?: string): Promise<string> {
       const tableName = name ?? `notes-test-${process.pid}-${++tableCounter}`;
-      await client.send(new CreateTableCommand(notesTableCreateInput(tableName)));
-      return tableName;
+      return createTableAndWait(client, notesTableCreateInput(tableName));
     },
     async createLedgerTable(name?: string): Promise<string> {
       const tableName = name ?? `ledger-test-${process.pid}-${++tableCounter}`;
       const { partitionKey, sortKey } = LEDGER_KEYS;
-      await client.send(
-        new CreateTableCommand({
-          TableName: tableName,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: partitionKey, AttributeType: 'S' },
-            { AttributeName: sortKey, AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: partitionKey, KeyType: 'HASH' },
-            { AttributeName: sortKey, KeyType: 'RANGE' },
-          ],
-        }),
-      );
-      return tableName;
+      return createTableAndWait(client, {
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: partitionKey, AttributeType: 'S' },
+          { AttributeName: sortKey, AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: 'HASH' },
+          { AttributeName: sortKey, KeyType: 'RANGE' },
+        ],
+      });
     },
     async stop(): Promise<void> {
       documentClient.destroy();
