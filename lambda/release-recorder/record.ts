@@ -9,8 +9,9 @@ import { createHash } from 'crypto';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { COMMIT_TIMES_VARIABLE, parseCommitTimes } from '../../lib/release/commit-times';
 import { listActionExecutions } from '../../lib/release/job';
-import { normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
+import { CommitTimes, normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
 import { CommitSummary, GitHub } from './github';
 import { renderReleaseNotes } from './notes';
 
@@ -53,6 +54,8 @@ export interface ExecutionFacts {
   pullRequestUrl?: string;
   approvals: { approver: string; comment?: string; stage: string; action: string }[];
   smokeResults: { stage: string; summary: string }[];
+  /** From the build's COMMIT_TIMES; absent from builds before #14. */
+  commitTimes?: CommitTimes;
 }
 
 function step(name: string, err: unknown): Error {
@@ -68,6 +71,8 @@ export async function executionFacts(client: CodePipelineClient, pipelineName: s
     const vars = d.output?.outputVariables ?? {};
     if (vars.CHANGE_SUMMARY !== undefined) facts.changeSummary = vars.CHANGE_SUMMARY;
     if (vars.PR_URL && vars.PR_URL !== 'none') facts.pullRequestUrl = vars.PR_URL;
+    const commitTimes = parseCommitTimes(vars[COMMIT_TIMES_VARIABLE]);
+    if (commitTimes) facts.commitTimes = commitTimes;
     if (d.input?.actionTypeId?.category === 'Approval' && d.status === 'Succeeded') {
       facts.approvals.push({
         approver: d.updatedBy ?? 'unknown',
@@ -230,6 +235,7 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
       changeSummary: commits && commits.length > 0 ? commits.map((c) => c.subject).join('; ') : facts.changeSummary,
       ...(facts.pullRequestUrl ? { pullRequestUrl: facts.pullRequestUrl } : {}),
       smokeSummary: facts.smokeResults.map((s) => `${s.stage}: ${s.summary}`).join(' | '),
+      ...(facts.commitTimes ? { commitTimes: facts.commitTimes } : {}),
     });
   } catch (err) {
     throw step('ledger', err);

@@ -6,7 +6,9 @@
  * tag, and one that is not newer than what prod runs; a hotfix must be a patch release on top of
  * prod's version. It also works out the commit, a one-line change summary and the pull request
  * link, and writes them as shell `export` lines that the buildspec sources, so CodeBuild exports
- * them as the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL.
+ * them as the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL. COMMIT_TIMES (JSON)
+ * says when the release commit was made and when each commit since the previous release's tag was
+ * made (committer times, newest first, at most MAX_COMMIT_TIMES, `truncated` when cut).
  *
  *   npx tsx lib/release/scripts/release-version.ts --kind release|hotfix --out .pipeline/vars.env
  * Environment: LEDGER_TABLE (release ledger), SOURCE_OWNER, SOURCE_REPO, AWS_REGION.
@@ -16,7 +18,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { compareVersions, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
+import { COMMIT_TIMES_VARIABLE, commitTimesFromLog } from '../commit-times';
+import { compareVersions, MAX_COMMIT_TIMES, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
 
 export type ReleaseKind = 'release' | 'hotfix';
 
@@ -152,12 +155,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const range = base ? [`${base}..HEAD`] : ['-n', '20', 'HEAD'];
   const subjects = (tryGit(['log', '--no-merges', '--format=%s', ...range]) ?? '').split('\n');
   const message = tryGit(['log', '-1', '--format=%B', 'HEAD']) ?? '';
-  const vars = {
+  // Committer times (when each commit landed on its branch); one more than kept, to tell a cut list.
+  const timesLog = tryGit(['log', '--format=%cI', '-n', String(MAX_COMMIT_TIMES + 1), ...(base ? [`${base}..HEAD`] : ['HEAD'])]) ?? '';
+  const headTime = tryGit(['log', '-1', '--format=%cI', 'HEAD']);
+  const times = headTime ? commitTimesFromLog(timesLog, headTime) : undefined;
+  const vars: Record<string, string> = {
     VERSION: version,
     COMMIT: commit,
     CHANGE_SUMMARY: changeSummary(subjects, base),
     // A pipeline variable cannot be empty when referenced; "none" says there is no link.
     PR_URL: pullRequestUrl(message, owner, repo) ?? 'none',
+    // Always set, so CodeBuild always has the variable to export; "none" when git could not say.
+    [COMMIT_TIMES_VARIABLE]: times ? JSON.stringify(times) : 'none',
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, exportLines(vars));
