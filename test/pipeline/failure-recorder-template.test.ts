@@ -1,0 +1,112 @@
+/**
+ * Template facts of the failure recorder: the rules that feed it (which events, from which
+ * pipelines) and its role (least privilege: exactly the calls lambda/failure-recorder makes).
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { HOTFIX_PIPELINE_NAME, RELEASE_PIPELINE_NAME } from '../../lib/pipeline/pipeline-stack';
+import { buildTestApp } from '../infra/fixture';
+
+type Json = Record<string, unknown>;
+interface Statement {
+  Sid?: string;
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+const { built } = buildTestApp();
+const stack = built.pipelineStack;
+const template = Template.fromStack(stack);
+const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Json }>;
+const recorder = stack.failureRecorder;
+const idOf = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as never);
+const functionId = idOf(recorder.function as never);
+const roleId = idOf(recorder.role as never);
+const pipelineIdOf = (name: string) => Object.entries(resources).find(([, r]) => r.Type === 'AWS::CodePipeline::Pipeline' && r.Properties.Name === name)![0];
+
+function rulesTargeting(fnId: string): Json[] {
+  return Object.values(resources)
+    .filter((r) => r.Type === 'AWS::Events::Rule')
+    .filter((r) => JSON.stringify(r.Properties.Targets).includes(`"${fnId}"`))
+    .map((r) => r.Properties);
+}
+
+describe('the rules that feed the failure recorder', () => {
+  test('one rule per pipeline, release and hotfix, on the end (FAILED or SUCCEEDED) of the Prod stage', () => {
+    const rules = rulesTargeting(functionId);
+
+    expect(rules).toHaveLength(2);
+    const pipelinesOfRules = rules.map((r) => JSON.stringify((r.EventPattern as Json).resources));
+    for (const name of [RELEASE_PIPELINE_NAME, HOTFIX_PIPELINE_NAME]) {
+      expect(pipelinesOfRules.some((p) => p.includes(pipelineIdOf(name)) || p.includes(`:${name}`))).toBe(true);
+    }
+    for (const rule of rules) {
+      expect(rule.EventPattern).toMatchObject({
+        source: ['aws.codepipeline'],
+        'detail-type': ['CodePipeline Stage Execution State Change'],
+        detail: { stage: ['Prod'], state: ['FAILED', 'SUCCEEDED'] },
+      });
+      expect(rule.State ?? 'ENABLED').toBe('ENABLED');
+      expect(rule.Targets).toEqual([expect.objectContaining({ Arn: { 'Fn::GetAtt': [functionId, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 21600 } })]);
+    }
+  });
+
+  test('EventBridge may invoke the function only from those two rules', () => {
+    const permissions = Object.values(resources).filter((r) => r.Type === 'AWS::Lambda::Permission' && JSON.stringify(r.Properties.FunctionName).includes(`"${functionId}"`));
+
+    expect(permissions).toHaveLength(2);
+    for (const p of permissions) expect(p.Properties).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [expect.any(String), 'Arn'] } });
+  });
+
+  test('the function knows the pipelines, the prod stage and the ledger table', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          PIPELINE_NAMES: `${RELEASE_PIPELINE_NAME},${HOTFIX_PIPELINE_NAME}`,
+          PROD_STAGE: 'Prod',
+          LEDGER_TABLE: { Ref: idOf(stack.ledgerTable as never) },
+          ROLLBACK_WAIT_SECONDS: '120',
+        }),
+      },
+      Timeout: 240,
+    });
+  });
+});
+
+describe('the failure recorder role: least privilege', () => {
+  const statements = Object.values(resources)
+    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+  const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+
+  test('exactly the calls the recorder makes, plus writing its own logs', () => {
+    expect(actions).toEqual(
+      [
+        'codepipeline:GetPipelineExecution',
+        'codepipeline:GetPipelineState',
+        'codepipeline:ListActionExecutions',
+        'codepipeline:ListPipelineExecutions',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'logs:CreateLogStream',
+        'logs:PutLogEvents',
+      ].sort(),
+    );
+    expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
+  });
+
+  test('CodePipeline reads are on the release and hotfix pipelines only; ledger writes on the ledger table only, never update or delete', () => {
+    const cp = statements.find((s) => s.Sid === 'ReadReleasePipelineExecutions')!;
+    const ddb = statements.find((s) => s.Sid === 'AppendFailedAttemptsToLedger')!;
+
+    const cpResources = JSON.stringify(cp.Resource);
+    expect(Array.isArray(cp.Resource) && cp.Resource).toHaveLength(2);
+    expect(cpResources).toContain(`:${RELEASE_PIPELINE_NAME}"`);
+    expect(cpResources).toContain(`:${HOTFIX_PIPELINE_NAME}"`);
+    expect(cpResources).not.toContain('*');
+    expect(ddb.Resource).toEqual({ 'Fn::GetAtt': [idOf(stack.ledgerTable as never), 'Arn'] });
+    expect(actions).not.toContain('dynamodb:UpdateItem');
+    expect(actions).not.toContain('dynamodb:DeleteItem');
+  });
+});
