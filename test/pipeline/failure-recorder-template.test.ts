@@ -2,7 +2,19 @@
  * Template facts of the failure recorder: the rules that feed it (which events, from which
  * pipelines) and its role (least privilege: exactly the calls lambda/failure-recorder makes).
  */
+import {
+  CodePipelineClient,
+  GetPipelineExecutionCommand,
+  GetPipelineStateCommand,
+  ListActionExecutionsCommand,
+  ListPipelineExecutionsCommand,
+} from '@aws-sdk/client-codepipeline';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { recordFromEvent } from '../../lambda/failure-recorder/record';
+import { ReleaseLedger } from '../../lib/release/ledger';
 import { HOTFIX_PIPELINE_NAME, RELEASE_PIPELINE_NAME } from '../../lib/pipeline/pipeline-stack';
 import { buildTestApp } from '../infra/fixture';
 
@@ -73,11 +85,12 @@ describe('the rules that feed the failure recorder', () => {
   });
 });
 
+const statements = Object.values(resources)
+  .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+  .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
+
 describe('the failure recorder role: least privilege', () => {
-  const statements = Object.values(resources)
-    .filter((r) => r.Type === 'AWS::IAM::Policy' && JSON.stringify(r.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
-    .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
-  const actions = statements.flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])).sort();
 
   test('exactly the calls the recorder makes, plus writing its own logs', () => {
     expect(actions).toEqual(
@@ -108,5 +121,47 @@ describe('the failure recorder role: least privilege', () => {
     expect(ddb.Resource).toEqual({ 'Fn::GetAtt': [idOf(stack.ledgerTable as never), 'Arn'] });
     expect(actions).not.toContain('dynamodb:UpdateItem');
     expect(actions).not.toContain('dynamodb:DeleteItem');
+  });
+});
+
+describe('the grants cover the calls the code makes', () => {
+  test('every CodePipeline and DynamoDB command the recorder sends, on both paths, is an action its role allows', async () => {
+    // Arrange: CodePipeline and DynamoDB both mocked; the ledger's commands are recorded, not run.
+    const cp = mockClient(CodePipelineClient);
+    const ddb = mockClient(DynamoDBDocumentClient);
+    ddb.resolves({ Items: [] });
+    const detail = (id: string) => ({ pipeline: RELEASE_PIPELINE_NAME, 'execution-id': id, stage: 'Prod', state: 'FAILED' });
+    cp.on(GetPipelineExecutionCommand, { pipelineExecutionId: 'rb' }).resolves({ pipelineExecution: { executionType: 'ROLLBACK' } });
+    cp.on(GetPipelineExecutionCommand, { pipelineExecutionId: 'std' }).resolves({ pipelineExecution: { executionType: 'STANDARD' } });
+    cp.on(ListPipelineExecutionsCommand).resolves({
+      pipelineExecutionSummaries: [
+        { pipelineExecutionId: 'rb', executionType: 'ROLLBACK', startTime: new Date('2026-12-01T10:05:00Z') },
+        { pipelineExecutionId: 'std', executionType: 'STANDARD', startTime: new Date('2026-12-01T09:00:00Z') },
+      ],
+    });
+    cp.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [{ stageName: 'Prod', actionName: 'SmokeTest', status: 'Failed', startTime: new Date('2026-12-01T10:00:00Z') }] });
+    cp.on(GetPipelineStateCommand).resolves({ stageStates: [{ stageName: 'Prod', latestExecution: { pipelineExecutionId: 'std', status: 'Failed' } }] });
+    const deps = {
+      codepipeline: new CodePipelineClient({ region: 'eu-west-1' }),
+      ledger: new ReleaseLedger(DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'eu-west-1' })), 'ledger'),
+      now: () => new Date(),
+      sleep: async () => undefined,
+    };
+    const settings = { pipelines: [RELEASE_PIPELINE_NAME], prodStage: 'Prod', rollbackWait: { attempts: 1, intervalMs: 0 } };
+
+    // Act: the rollback-end path and the no-rollback path.
+    await recordFromEvent(deps, settings, { source: 'aws.codepipeline', 'detail-type': 'CodePipeline Stage Execution State Change', detail: { ...detail('rb'), state: 'SUCCEEDED' } });
+    await recordFromEvent(deps, settings, { source: 'aws.codepipeline', 'detail-type': 'CodePipeline Stage Execution State Change', detail: detail('std') });
+
+    // Assert: the IAM action of each command sent is granted.
+    const iamAction = (service: string) => (c: { args: unknown[] }) => `${service}:${(c.args[0] as object).constructor.name.replace(/Command$/, '')}`;
+    const used = new Set([
+      ...cp.calls().map(iamAction('codepipeline')),
+      ...ddb.calls().map(iamAction('dynamodb')).map((a) => a.replace('dynamodb:Put', 'dynamodb:PutItem').replace('dynamodb:Get', 'dynamodb:GetItem')),
+    ]);
+    expect([...used].sort()).toEqual(['codepipeline:GetPipelineExecution', 'codepipeline:GetPipelineState', 'codepipeline:ListActionExecutions', 'codepipeline:ListPipelineExecutions', 'dynamodb:PutItem', 'dynamodb:Query']);
+    for (const a of used) expect(actions).toContain(a);
+    cp.restore();
+    ddb.restore();
   });
 });
