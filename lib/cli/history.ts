@@ -9,7 +9,9 @@ export function describeEntry(e: LedgerEntry): string {
   }
   if (e.kind === 'FAILED') {
     const rollback = e.rollback ? `stage rollback ${e.rollback.outcome} at ${e.rollback.finishedAt}` : 'no stage rollback';
-    return `${e.detectedAt}  FAILED    v${e.version}  commit ${e.commit.slice(0, 12)}  ${e.pipelineName}/${e.pipelineExecutionId}  ${e.stageName}/${e.failedAction}: ${e.failureMessage}  (${rollback})`;
+    const version = e.version === 'unknown' ? 'version unknown' : `v${e.version}`;
+    const message = e.failureMessage.replace(/\s+/g, ' ').trim();
+    return `${e.detectedAt}  FAILED    ${version}  commit ${e.commit.slice(0, 12)}  ${e.pipelineName}/${e.pipelineExecutionId}  ${e.stageName}/${e.failedAction}: ${message}  (${rollback})`;
   }
   return `${e.recordedAt}  ROLLBACK  v${e.fromVersion} -> v${e.toVersion}  ${e.outcome}  by ${e.requestedBy}  "${e.reason}"  (${e.pipelineExecutionId})`;
 }

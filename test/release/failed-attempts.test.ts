@@ -66,6 +66,19 @@ describe('failed attempts in the ledger', () => {
     expect(io.stdout[2]).toContain('RELEASE   v1.0.0');
   });
 
+  test('a multi-line message stays on its entry\'s line; an attempt whose build never said its version says so', async () => {
+    await ledger.recordFailedAttempt(
+      failedAttemptRecord('1.1.0', '2026-11-02T10:00:00.000Z', { version: 'unknown', commit: 'unknown', failureMessage: 'deploy failed:\n  UPDATE_ROLLBACK_COMPLETE\n' }),
+    );
+    const io = captureIo();
+
+    await runCli(['history'], io, { config: repoConfig(), env: { NOTES_LEDGER_TABLE: table }, documentClient: db.documentClient });
+
+    expect(io.stdout).toHaveLength(1);
+    expect(io.stdout[0]).toContain('FAILED    version unknown  commit unknown  notes-release/');
+    expect(io.stdout[0]).toContain('Prod/SmokeTest: deploy failed: UPDATE_ROLLBACK_COMPLETE  (stage rollback SUCCEEDED');
+  });
+
   test('history --json carries the failed entries with their fields', async () => {
     await ledger.recordFailedAttempt(failedAttemptRecord('1.1.0', '2026-11-02T10:00:00.000Z', { pipelineExecutionId: 'exec-f1' }));
     const io = captureIo();
