@@ -12,6 +12,7 @@ import {
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
+import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { recordFromEvent } from '../../lambda/failure-recorder/record';
 import { ReleaseLedger } from '../../lib/release/ledger';
@@ -163,5 +164,71 @@ describe('the grants cover the calls the code makes', () => {
     for (const a of used) expect(actions).toContain(a);
     cp.restore();
     ddb.restore();
+  });
+});
+
+describe('the IAM simulator on the role\'s policies', () => {
+  const ACCOUNT = '123456789012';
+  const REGION = 'eu-west-1';
+  const ledgerId = idOf(stack.ledgerTable as never);
+  const LEDGER_ARN = `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/notes-ledger`;
+  /** The template's intrinsics, resolved as CloudFormation would in account ACCOUNT. */
+  function resolve(value: unknown): unknown {
+    if (typeof value === 'string') return value;
+    if (Array.isArray(value)) return value.map(resolve);
+    const v = value as Record<string, unknown>;
+    if (v.Ref === 'AWS::Partition') return 'aws';
+    if (v.Ref === 'AWS::Region') return REGION;
+    if (v.Ref === 'AWS::AccountId') return ACCOUNT;
+    if (v['Fn::Join']) {
+      const [sep, parts] = v['Fn::Join'] as [string, unknown[]];
+      return parts.map((x) => resolve(x)).join(sep);
+    }
+    if (v['Fn::GetAtt']) {
+      const [id, attr] = v['Fn::GetAtt'] as [string, string];
+      if (id === ledgerId && attr === 'Arn') return LEDGER_ARN;
+      if (resources[id]?.Type === 'AWS::Logs::LogGroup' && attr === 'Arn') return `arn:aws:logs:${REGION}:${ACCOUNT}:log-group:${id}:*`;
+    }
+    if (typeof v === 'object' && v !== null && !('Ref' in v) && !Object.keys(v).some((k) => k.startsWith('Fn::'))) {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, resolve(x)]));
+    }
+    throw new Error(`cannot resolve ${JSON.stringify(value)}`);
+  }
+  const policy = { Version: '2012-10-17', Statement: statements.map((st) => resolve(st)) };
+  const pipelineArn = (name: string) => `arn:aws:codepipeline:${REGION}:${ACCOUNT}:${name}`;
+  const simulate = async (action: string, resource: string) => {
+    const result = await runSimulation(
+      {
+        request: { principal: `arn:aws:iam::${ACCOUNT}:role/failure-recorder`, action, resource: { resource, accountId: ACCOUNT }, contextVariables: {} },
+        identityPolicies: [{ name: 'FailureRecorderPolicy', policy }],
+        serviceControlPolicies: [],
+        resourceControlPolicies: [],
+      },
+      {},
+    );
+    return result.resultType === 'error' ? `error: ${JSON.stringify(result)}` : result.overallResult;
+  };
+
+  test.each([
+    ...['GetPipelineExecution', 'ListPipelineExecutions', 'ListActionExecutions', 'GetPipelineState'].flatMap((a) => [
+      [`codepipeline:${a}`, pipelineArn(RELEASE_PIPELINE_NAME)],
+      [`codepipeline:${a}`, pipelineArn(HOTFIX_PIPELINE_NAME)],
+    ]),
+    ['dynamodb:PutItem', LEDGER_ARN],
+    ['dynamodb:GetItem', LEDGER_ARN],
+    ['dynamodb:Query', LEDGER_ARN],
+  ])('failure recorder may call %s on %s', async (action, resource) => {
+    expect(await simulate(action, resource)).toBe('Allowed');
+  });
+
+  test.each([
+    ['dynamodb:UpdateItem', LEDGER_ARN],
+    ['dynamodb:DeleteItem', LEDGER_ARN],
+    ['dynamodb:PutItem', `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/notes-prod-notes`],
+    ['codepipeline:GetPipelineState', pipelineArn('notes-rollback')],
+    ['codepipeline:StartPipelineExecution', pipelineArn(RELEASE_PIPELINE_NAME)],
+    ['codepipeline:DisableStageTransition', `${pipelineArn(RELEASE_PIPELINE_NAME)}/Prod`],
+  ])('failure recorder is denied %s on %s', async (action, resource) => {
+    expect(await simulate(action, resource)).toBe('ImplicitlyDenied');
   });
 });
