@@ -58,8 +58,19 @@ const environmentSchema = z
         certificateArn: z.string().startsWith('arn:aws:acm:', 'must be an ACM certificate ARN'),
       })
       .optional(),
-    /** Who is told when this environment's alarms fire. */
+    /** Who is told when this environment's alarms fire (and its budget's alerts: at most 10). */
     alarmEmails: z.array(email),
+    /**
+     * The environment's AWS Budgets cost budget: the monthly amount in USD, and what it counts:
+     * the whole `account`, or only costs tagged `notes:environment=<name>` (`environment-tag`,
+     * which needs that tag activated as a cost allocation tag, or the budget sees nothing).
+     */
+    budget: z
+      .object({
+        monthlyUsd: z.number().positive('must be a positive amount in USD').max(1_000_000, 'must be at most 1000000 USD'),
+        scope: z.enum(['account', 'environment-tag']),
+      })
+      .strict(),
   })
   .strict();
 
@@ -140,6 +151,12 @@ const appSchema = z
   })
   .strict()
   .superRefine((cfg, ctx) => {
+    cfg.environments.forEach((e, i) => {
+      // AWS Budgets takes at most 10 e-mail subscribers per notification.
+      if (e.alarmEmails.length > 10) {
+        ctx.addIssue({ code: 'custom', path: ['environments', i, 'alarmEmails'], message: `at most 10 addresses (the budget alerts' limit), got ${e.alarmEmails.length}` });
+      }
+    });
     const names = cfg.environments.map((e) => e.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) ctx.addIssue({ code: 'custom', path: ['environments'], message: `environment "${dup}" is listed twice` });

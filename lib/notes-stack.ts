@@ -2,6 +2,7 @@ import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, ReleaseInfo, resourcePrefix } from './config';
+import { CostBudget } from './constructs/cost-budget';
 import { NotesApi } from './constructs/notes-api';
 import { NotesAuth } from './constructs/notes-auth';
 import { NotesTable } from './constructs/notes-table';
@@ -25,6 +26,8 @@ export class NotesStack extends Stack {
   readonly auth: NotesAuth;
   readonly api: NotesApi;
   readonly observability: Observability;
+  /** The environment's monthly AWS Budgets cost budget (amount and scope from cdk.json). */
+  readonly budget: CostBudget;
 
   constructor(scope: Construct, id: string, props: NotesStackProps) {
     const env = props.environment;
@@ -74,6 +77,13 @@ export class NotesStack extends Stack {
       healthSlaMs: env.healthSlaMs,
       alarmEmails: env.alarmEmails,
       removalPolicy,
+    });
+
+    this.budget = new CostBudget(this, 'CostBudget', {
+      budgetName: `${prefix}-monthly-cost`,
+      monthlyUsd: env.budget.monthlyUsd,
+      emails: env.alarmEmails,
+      tag: env.budget.scope === 'environment-tag' ? { key: 'notes:environment', value: env.name } : undefined,
     });
 
     const output = (name: string, value: string, description: string) => new CfnOutput(this, name, { value, description });

@@ -10,8 +10,9 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { unzipSync } from 'fflate';
+import { COMMIT_TIMES_VARIABLE, parseCommitTimes } from '../../lib/release/commit-times';
 import { listActionExecutions } from '../../lib/release/job';
-import { normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
+import { CommitTimes, normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
 import { CommitSummary, GitHub } from './github';
 import { renderReleaseNotes } from './notes';
 
@@ -65,6 +66,8 @@ export interface ExecutionFacts {
   /** The Plan step's one-line summary and the SHA-256 of its plan.json. */
   planSummary?: string;
   planSha256?: string;
+  /** From the build's COMMIT_TIMES; absent from builds before #14. */
+  commitTimes?: CommitTimes;
 }
 
 function step(name: string, err: unknown): Error {
@@ -86,6 +89,8 @@ export async function executionFacts(client: CodePipelineClient, pipelineName: s
     if (vars.KNOWN_ISSUES && vars.KNOWN_ISSUES !== 'none') facts.knownIssues = [vars.KNOWN_ISSUES];
     if (vars.PLAN_SUMMARY !== undefined && d.status === 'Succeeded') facts.planSummary = vars.PLAN_SUMMARY;
     if (vars.PLAN_SHA256 !== undefined && d.status === 'Succeeded') facts.planSha256 = vars.PLAN_SHA256;
+    const commitTimes = parseCommitTimes(vars[COMMIT_TIMES_VARIABLE]);
+    if (commitTimes) facts.commitTimes = commitTimes;
     if (d.input?.actionTypeId?.category === 'Approval' && d.status === 'Succeeded') {
       facts.approvals.push({
         approver: d.updatedBy ?? 'unknown',
@@ -279,6 +284,7 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
       smokeSummary: facts.smokeResults.map((s) => `${s.stage}: ${s.summary}`).join(' | '),
       ...(facts.planSummary ? { planSummary: facts.planSummary } : {}),
       ...(facts.planSha256 ? { planSha256: facts.planSha256 } : {}),
+      ...(facts.commitTimes ? { commitTimes: facts.commitTimes } : {}),
     });
   } catch (err) {
     throw step('ledger', err);

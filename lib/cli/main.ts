@@ -10,6 +10,7 @@ import { CliDeps, Context } from './context';
 import { CliError, EXIT, exitCodeName, toCliError, usage } from './errors';
 import { history } from './history';
 import { Io } from './io';
+import { metrics } from './metrics';
 import { resume } from './resume';
 import { rollback } from './rollback';
 import { GlobalFlags, repoConfig, resolveSettings } from './settings';
@@ -75,11 +76,27 @@ release, hotfix and rollback pipelines.`,
     run: (ctx) => status(ctx),
   },
   history: {
-    summary: 'releases and rollbacks from the ledger, newest first',
+    summary: 'releases, rollbacks and failed attempts from the ledger, newest first',
     usage: 'history [--limit N]',
-    details: 'Lists the release ledger: every RELEASE (version, commit, execution) and ROLLBACK (from, to, outcome, who, why).',
+    details: `Lists the release ledger: every RELEASE (version, commit, execution), ROLLBACK (from, to, outcome,
+who, why) and FAILED prod attempt (version, commit, execution, the action that failed and its
+message, when it was detected and how its stage rollback ended).`,
     options: { limit: { type: 'string' } },
     run: (ctx, v) => history(ctx, positiveNumber(v.limit, 'limit', 20)),
+  },
+  metrics: {
+    summary: 'DORA delivery metrics of a window, from the ledger',
+    usage: 'metrics [--since ISO] [--until ISO]',
+    details: `Reads the release ledger only (with --ledger-table, no other AWS call) and reports, for the
+window [--since, --until) (default: the 90 days up to now):
+  deployments (releases + failed attempts), deploymentFrequencyPerWeek / PerDay (releases),
+  leadTimeHours {median, p90} (commit to release, over the releases with commit times),
+  changeFailureRate (failed attempts + operator-rolled-back releases, over deployments),
+  recoveryTimeMinutes {median, max}, counts {releases, failed, rollbacks}, window {from, to},
+  and a performance band (elite, high, medium, low) per figure, citing the thresholds used.
+Definitions: docs/02-cicd.md, "Delivery metrics".`,
+    options: { since: { type: 'string' }, until: { type: 'string' } },
+    run: (ctx, v) => metrics(ctx, { since: str(v.since), until: str(v.until) }),
   },
   rollback: {
     summary: 'put an earlier release back in prod (pauses promotions first)',

@@ -11,6 +11,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { AppConfig } from '../config';
 import { LEDGER_KEYS, LEDGER_OUTPUT } from '../release/ledger';
+import { FailureRecorder } from './failure-recorder';
 import { ReleasePipeline } from './release-pipeline';
 import { RollbackPipeline } from './rollback-pipeline';
 
@@ -36,6 +37,8 @@ export class NotesPipelineStack extends Stack {
   readonly releasePipeline: ReleasePipeline;
   readonly hotfixPipeline: ReleasePipeline;
   readonly rollbackPipeline: RollbackPipeline;
+  /** Writes a FAILED ledger entry for every prod attempt of the release and hotfix pipelines that did not become a release. */
+  readonly failureRecorder: FailureRecorder;
 
   constructor(scope: Construct, id: string, props: NotesPipelineStackProps) {
     super(scope, id, { stackName: PIPELINE_STACK_NAME, description: 'Notes release, hotfix and rollback pipelines, release archive and ledger', ...props });
@@ -129,6 +132,12 @@ export class NotesPipelineStack extends Stack {
     this.rollbackPipeline = new RollbackPipeline(this, 'Rollback', {
       ...shared,
       releasePipelineName: this.releasePipeline.pipelineName,
+    });
+
+    this.failureRecorder = new FailureRecorder(this, 'FailureRecorder', {
+      pipelines: [this.releasePipeline, this.hotfixPipeline].map((p) => ({ pipeline: p.pipeline, pipelineName: p.pipelineName })),
+      prodStageName: this.releasePipeline.prodStageName,
+      ledgerTable: this.ledgerTable,
     });
 
     // The operator CLI finds the ledger through this output.

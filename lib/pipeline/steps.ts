@@ -21,7 +21,7 @@ export const BUILD_NODE_VERSION = '22';
 /** Ubuntu standard image 7.0: supports Node 22 through runtime-versions. */
 export const BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0;
 /** The variables the Build action exports (CodeBuild `exported-variables`). */
-export const BUILD_VARIABLES = ['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL', 'PR_APPROVERS', 'KNOWN_ISSUES'] as const;
+export const BUILD_VARIABLES = ['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL', 'PR_APPROVERS', 'KNOWN_ISSUES', 'COMMIT_TIMES'] as const;
 /** The variables a deploy action exports: the stack's outputs and its name. */
 export const DEPLOY_VARIABLES = [...NOTES_STACK_OUTPUTS, 'STACK_NAME'] as const;
 

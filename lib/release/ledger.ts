@@ -9,7 +9,10 @@
  * Keys (both strings):
  *   RELEASE   pk = "RELEASE"   sk = "v1.2.3"
  *   ROLLBACK  pk = "ROLLBACK"  sk = "<pipelineExecutionId>"
- * Two small partitions are queried whole; a notes service releases a few times a day at most.
+ *   FAILED    pk = "FAILED"    sk = "<pipelineExecutionId of the failed attempt>"
+ * FAILED entries are prod deployment attempts that did not become a release (the prod stage
+ * failed, or rolled itself back); the failure recorder (lambda/failure-recorder) writes them.
+ * Small partitions are queried whole; a notes service releases a few times a day at most.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -45,6 +48,46 @@ export interface ReleaseRecord {
   /** The prod plan's one-line summary, and the SHA-256 of its plan.json (releases since plans exist). */
   planSummary?: string;
   planSha256?: string;
+  /** When the commits of this release were made (absent on records written before #14). */
+  commitTimes?: CommitTimes;
+}
+
+/**
+ * Commit times recorded by the build (lib/release/scripts/release-version.ts): the release
+ * commit's committer time, and the committer time of each commit since the previous release's
+ * tag, newest first, cut at `MAX_COMMIT_TIMES` (then `truncated` is true).
+ */
+export interface CommitTimes {
+  /** ISO time the release commit was made. */
+  releaseCommitAt: string;
+  /** ISO times of the commits since the previous release (the release commit included), newest first. */
+  commits: string[];
+  /** True when there were more commits than `commits` holds (the oldest are cut). */
+  truncated: boolean;
+}
+
+/** At most this many commit times travel with a release (pipeline variables have a size limit). */
+export const MAX_COMMIT_TIMES = 100;
+
+/** A prod deployment attempt that did not become a release. */
+export interface FailedAttemptRecord {
+  /** The version the attempt tried to release (`unknown` when the build never said). */
+  version: string;
+  commit: string;
+  pipelineName: string;
+  /** The failed (standard) execution; the ledger key. */
+  pipelineExecutionId: string;
+  /** The prod stage that failed or rolled back. */
+  stageName: string;
+  /** The action that failed, or `<stage> condition` when every action succeeded and a stage condition rolled it back. */
+  failedAction: string;
+  failureMessage: string;
+  /** When the failure was detected (the failed action's last update, or the stage's end). */
+  detectedAt: string;
+  /** How it ended: the stage rolled itself back, or it failed with no stage rollback. */
+  rollback: { executionId: string; outcome: 'SUCCEEDED' | 'FAILED'; finishedAt: string } | null;
+  recordedAt: string;
+  commitTimes?: CommitTimes;
 }
 
 export interface RollbackRecord {
@@ -57,7 +100,10 @@ export interface RollbackRecord {
   outcome: 'SUCCEEDED' | 'FAILED';
 }
 
-export type LedgerEntry = ({ kind: 'RELEASE' } & ReleaseRecord) | ({ kind: 'ROLLBACK' } & RollbackRecord);
+export type LedgerEntry =
+  | ({ kind: 'RELEASE' } & ReleaseRecord)
+  | ({ kind: 'ROLLBACK' } & RollbackRecord)
+  | ({ kind: 'FAILED' } & FailedAttemptRecord);
 
 /** A second, different write for a version that is already released. */
 export class ReleaseAlreadyRecordedError extends Error {
@@ -143,6 +189,34 @@ export class ReleaseLedger {
     }
   }
 
+  /**
+   * Records a failed prod deployment attempt, once per failed execution: a redelivered event
+   * (EventBridge delivers at least once) finds the entry there and changes nothing. Returns
+   * whether this call wrote it.
+   */
+  async recordFailedAttempt(record: FailedAttemptRecord): Promise<'recorded' | 'already recorded'> {
+    if (!record.pipelineExecutionId) throw new Error('a failed attempt needs the pipeline execution id');
+    try {
+      await this.client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { pk: 'FAILED', sk: record.pipelineExecutionId, kind: 'FAILED', ...record },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+      return 'recorded';
+    } catch (e) {
+      if (!(e instanceof ConditionalCheckFailedException)) throw e;
+      return 'already recorded';
+    }
+  }
+
+  /** Every failed attempt, newest first (by detection time). */
+  async listFailedAttempts(): Promise<FailedAttemptRecord[]> {
+    const items = await this.queryPartition('FAILED');
+    return items.map((i) => stripKeys(i) as unknown as FailedAttemptRecord).sort((a, b) => b.detectedAt.localeCompare(a.detectedAt));
+  }
+
   async getRelease(version: string): Promise<ReleaseRecord | undefined> {
     const out = await this.client.send(
       new GetCommand({ TableName: this.tableName, Key: { pk: 'RELEASE', sk: `v${normalizeVersion(version)}` }, ConsistentRead: true }),
@@ -162,12 +236,13 @@ export class ReleaseLedger {
     return items.map(toRollback).sort((a, b) => b.recordedAt.localeCompare(a.recordedAt));
   }
 
-  /** Releases and rollbacks together, newest first. */
+  /** Releases, rollbacks and failed attempts together, newest first. */
   async history(limit?: number): Promise<LedgerEntry[]> {
-    const [releases, rollbacks] = await Promise.all([this.listReleases(), this.listRollbacks()]);
+    const [releases, rollbacks, failed] = await Promise.all([this.listReleases(), this.listRollbacks(), this.listFailedAttempts()]);
     const entries: LedgerEntry[] = [
       ...releases.map((r) => ({ kind: 'RELEASE' as const, ...r })),
       ...rollbacks.map((r) => ({ kind: 'ROLLBACK' as const, ...r })),
+      ...failed.map((r) => ({ kind: 'FAILED' as const, ...r })),
     ].sort((a, b) => entryTime(b).localeCompare(entryTime(a)));
     return limit === undefined ? entries : entries.slice(0, limit);
   }
@@ -175,12 +250,13 @@ export class ReleaseLedger {
   /**
    * The version production runs according to the ledger: the newest release's version, or the
    * target of a successful rollback recorded after it. Undefined before the first release.
+   * Failed attempts never change it: they never became a release.
    */
   async currentVersion(): Promise<string | undefined> {
     const entries = await this.history();
     for (const e of entries) {
       if (e.kind === 'RELEASE') return e.version;
-      if (e.outcome === 'SUCCEEDED') return e.toVersion;
+      if (e.kind === 'ROLLBACK' && e.outcome === 'SUCCEEDED') return e.toVersion;
     }
     return undefined;
   }
@@ -215,7 +291,9 @@ export class ReleaseLedger {
 }
 
 function entryTime(e: LedgerEntry): string {
-  return e.kind === 'RELEASE' ? e.releasedAt : e.recordedAt;
+  if (e.kind === 'RELEASE') return e.releasedAt;
+  if (e.kind === 'FAILED') return e.detectedAt;
+  return e.recordedAt;
 }
 
 /** The stored item without the ledger's own bookkeeping attributes (pk, sk, kind). */

@@ -101,13 +101,13 @@ describe('release pipeline structure', () => {
     });
   });
 
-  test('declares ALLOW_STATEFUL_CHANGE defaulting to false, and the build exports VERSION, COMMIT, CHANGE_SUMMARY, PR_URL, PR_APPROVERS, KNOWN_ISSUES', () => {
+  test('declares ALLOW_STATEFUL_CHANGE defaulting to false, and the build exports VERSION, COMMIT, CHANGE_SUMMARY, PR_URL, PR_APPROVERS, KNOWN_ISSUES, COMMIT_TIMES', () => {
     expect(pipelineNamed('notes-release').Variables).toEqual([expect.objectContaining({ Name: 'ALLOW_STATEFUL_CHANGE', DefaultValue: 'false' })]);
     const build = stage('notes-release', 'Build').Actions.find((a) => a.Name === 'Build')!;
     expect(build.Namespace).toBe('Build');
     const source = resources[logicalIdOf(stack.releasePipeline.buildProject)].Properties.Source as Json;
     const spec = JSON.parse(String(source.BuildSpec));
-    expect(spec.env['exported-variables']).toEqual(['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL', 'PR_APPROVERS', 'KNOWN_ISSUES']);
+    expect(spec.env['exported-variables']).toEqual(['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL', 'PR_APPROVERS', 'KNOWN_ISSUES', 'COMMIT_TIMES']);
   });
 
   test("the build's approvals gate gets its rules from the pipeline definition and the read-only token's secret by name", () => {

@@ -315,6 +315,19 @@ describe('release recorder', () => {
 
     expect(failureMessage()).toBe('release: parameters: commit "main" is not a git SHA');
   });
+
+  test('the build\'s commit times go into the ledger record; a build without them records none', async () => {
+    const commitTimes = { releaseCommitAt: '2025-03-01T08:00:00.000Z', commits: ['2025-03-01T08:00:00.000Z', '2025-02-27T16:00:00.000Z'], truncated: false };
+    const build = EXECUTION_HISTORY[0];
+    const withTimes = { ...build, output: { outputVariables: { ...build.output!.outputVariables, COMMIT_TIMES: JSON.stringify(commitTimes) } } };
+    pipeline.on(ListActionExecutionsCommand).resolves({ actionExecutionDetails: [withTimes, ...EXECUTION_HISTORY.slice(1)] });
+
+    await handler(jobEvent());
+
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 1);
+    expect((await ledger().getRelease('1.3.0'))?.commitTimes).toEqual(commitTimes);
+    expect((await ledger().getRelease('1.2.0'))?.commitTimes).toBeUndefined();
+  });
 });
 
 describe('release recorder: the prod plan the approvers saw', () => {

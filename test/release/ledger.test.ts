@@ -67,7 +67,7 @@ describe('release ledger', () => {
     const history = await ledger.history();
     const limited = await ledger.history(2);
 
-    expect(history.map((e) => (e.kind === 'RELEASE' ? `R ${e.version}` : `B ${e.fromVersion}->${e.toVersion}`))).toEqual([
+    expect(history.map((e) => (e.kind === 'RELEASE' ? `R ${e.version}` : e.kind === 'ROLLBACK' ? `B ${e.fromVersion}->${e.toVersion}` : `F ${e.version}`))).toEqual([
       'R 1.1.1',
       'B 1.1.0->1.0.0',
       'R 1.1.0',

@@ -2,6 +2,7 @@ import { execFileSync } from 'child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
+import { commitTimesFromLog, parseCommitTimes } from '../../lib/release/commit-times';
 import { ReleaseRecord } from '../../lib/release/ledger';
 import {
   changeSummary,
@@ -110,6 +111,32 @@ describe('release metadata', () => {
   });
 });
 
+describe('commit times', () => {
+  test('keeps the newest 100 commit times in UTC and says when the list was cut', () => {
+    const log = Array.from({ length: 101 }, (_, i) => new Date(Date.UTC(2026, 8, 30) - i * 3_600_000).toISOString()).join('\n');
+
+    const times = commitTimesFromLog(log, '2026-09-30T02:00:00+02:00');
+
+    expect(times.releaseCommitAt).toBe('2026-09-30T00:00:00.000Z');
+    expect(times.commits).toHaveLength(100);
+    expect(times.commits[0]).toBe('2026-09-30T00:00:00.000Z');
+    expect(times.commits[99]).toBe('2026-09-25T21:00:00.000Z');
+    expect(times.truncated).toBe(true);
+    expect(commitTimesFromLog(log.split('\n').slice(0, 100).join('\n'), '2026-09-30T00:00:00Z').truncated).toBe(false);
+  });
+
+  test('a malformed or missing COMMIT_TIMES reads as none, never as an error', () => {
+    expect(parseCommitTimes(undefined)).toBeUndefined();
+    expect(parseCommitTimes('none')).toBeUndefined();
+    expect(parseCommitTimes('{"releaseCommitAt":"yesterday","commits":[],"truncated":false}')).toBeUndefined();
+    expect(parseCommitTimes('{"releaseCommitAt":"2026-09-30T00:00:00Z","commits":["2026-09-29T00:00:00+01:00"],"truncated":false}')).toEqual({
+      releaseCommitAt: '2026-09-30T00:00:00.000Z',
+      commits: ['2026-09-28T23:00:00.000Z'],
+      truncated: false,
+    });
+  });
+});
+
 describe('as the build step (npx tsx lib/release/scripts/release-version.ts)', () => {
   // The real ledger on dynalite, reached the way the build reaches DynamoDB: through the SDK's
   // endpoint configuration, here AWS_ENDPOINT_URL_DYNAMODB.
@@ -214,6 +241,30 @@ describe('as the build step (npx tsx lib/release/scripts/release-version.ts)', (
       'pull request approvals: release refused: PR #17 (https://github.com/example-org/notes/pull/17): it has no approving review from someone other than its author (alice). Not counted: bob requested changes.',
     ]);
     expect(existsSync(varsFile())).toBe(false);
+  });
+
+  test('COMMIT_TIMES: when the release commit and each commit since the previous release tag were made', async () => {
+    const at = (date: string, subject: string, version: string) => {
+      writeFileSync(join(repo, 'package.json'), JSON.stringify({ name: 'notes', version }));
+      git('add', 'package.json');
+      execFileSync('git', ['-c', 'user.name=Test', '-c', 'user.email=test@example.com', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', subject], {
+        cwd: repo,
+        env: { ...process.env, GIT_COMMITTER_DATE: date },
+      });
+    };
+    at('2026-09-01T08:00:00+02:00', 'Add note tags', '1.3.0-pre');
+    at('2026-09-02T09:30:00Z', 'Fix paging', '1.3.0');
+    mergedThroughPullRequest([{ user: { login: 'bob' }, state: 'APPROVED' }]);
+
+    const code = await build();
+
+    expect(code).toBe(0);
+    const printed = execFileSync('sh', ['-c', `. '${varsFile()}'; printf '%s' "$COMMIT_TIMES"`], { encoding: 'utf8' });
+    expect(JSON.parse(printed)).toEqual({
+      releaseCommitAt: '2026-09-02T09:30:00.000Z',
+      commits: ['2026-09-02T09:30:00.000Z', '2026-09-01T06:00:00.000Z'],
+      truncated: false,
+    });
   });
 
   test('a version the ledger records as released: exit 1 with what to do, and no variables for the build', async () => {

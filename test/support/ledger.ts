@@ -3,7 +3,7 @@
  * over HTTP on loopback) and release records shaped like the release recorder writes them.
  */
 import { createHash } from 'crypto';
-import { ReleaseLedger, ReleaseRecord, RollbackRecord } from '../../lib/release/ledger';
+import { FailedAttemptRecord, ReleaseLedger, ReleaseRecord, RollbackRecord } from '../../lib/release/ledger';
 import { RunningDynalite } from './dynalite';
 
 export const ARCHIVE_BUCKET = 'notes-archive-bucket';
@@ -55,4 +55,22 @@ export async function threeReleases(ledger: ReleaseLedger): Promise<void> {
   await ledger.recordRelease(releaseRecord('1.0.0', '2026-01-10T10:00:00.000Z'));
   await ledger.recordRelease(releaseRecord('1.1.0', '2026-02-10T10:00:00.000Z'));
   await ledger.recordRelease(releaseRecord('1.2.0', '2026-03-10T10:00:00.000Z'));
+}
+
+/** A failed prod attempt shaped like the failure recorder writes it (stage rolled back unless `rollback: null`). */
+export function failedAttemptRecord(version: string, detectedAt: string, overrides: Partial<FailedAttemptRecord> = {}): FailedAttemptRecord {
+  const finishedAt = new Date(Date.parse(detectedAt) + 10 * 60_000).toISOString();
+  return {
+    version,
+    commit: `${version.replace(/\./g, '')}fffffff`.slice(0, 10).padEnd(12, 'e'),
+    pipelineName: 'notes-release',
+    pipelineExecutionId: `failed-${version}-${detectedAt}`,
+    stageName: 'Prod',
+    failedAction: 'SmokeTest',
+    failureMessage: 'smoke: 10/11 checks passed; GET /notes/{id} answered 500',
+    detectedAt,
+    rollback: { executionId: `rollback-of-${version}`, outcome: 'SUCCEEDED', finishedAt },
+    recordedAt: finishedAt,
+    ...overrides,
+  };
 }

@@ -8,6 +8,8 @@
  * link, and writes them as shell `export` lines that the buildspec sources, so CodeBuild exports
  * them as the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL. A regular release must
  * also pass the pull-request approvals gate (`./pr-gate.ts`), which adds PR_APPROVERS and KNOWN_ISSUES.
+ * COMMIT_TIMES (JSON) says when the release commit was made and when each commit since the previous
+ * release's tag was made (committer times, newest first, at most MAX_COMMIT_TIMES, `truncated` when cut).
  *
  *   npx tsx lib/release/scripts/release-version.ts --kind release|hotfix --out .pipeline/vars.env
  * Environment: LEDGER_TABLE (release ledger), SOURCE_OWNER, SOURCE_REPO, AWS_REGION, and the gate's
@@ -18,7 +20,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { compareVersions, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
+import { COMMIT_TIMES_VARIABLE, commitTimesFromLog } from '../commit-times';
+import { compareVersions, MAX_COMMIT_TIMES, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
 import { GateOutcome, runPullRequestGate } from './pr-gate';
 import { runAsScript } from './run-as-script';
 
@@ -170,12 +173,18 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     return gate.code;
   }
   for (const line of gate.lines) console.log(line);
-  const vars = {
+  // Committer times (when each commit landed on its branch); one more than kept, to tell a cut list.
+  const timesLog = tryGit(['log', '--format=%cI', '-n', String(MAX_COMMIT_TIMES + 1), ...(base ? [`${base}..HEAD`] : ['HEAD'])]) ?? '';
+  const headTime = tryGit(['log', '-1', '--format=%cI', 'HEAD']);
+  const times = headTime ? commitTimesFromLog(timesLog, headTime) : undefined;
+  const vars: Record<string, string> = {
     VERSION: version,
     COMMIT: commit,
     CHANGE_SUMMARY: changeSummary(subjects, base),
     // PR_URL, PR_APPROVERS, KNOWN_ISSUES; a pipeline variable cannot be empty when referenced, so "none".
     ...gate.vars,
+    // Always set, so CodeBuild always has the variable to export; "none" when git could not say.
+    [COMMIT_TIMES_VARIABLE]: times ? JSON.stringify(times) : 'none',
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, exportLines(vars));
