@@ -118,15 +118,30 @@ export function invokeFetch(target: InvokeTarget): typeof fetch {
   const doFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const event = proxyEvent(url, init);
-    const out = await target.lambda.send(
+    const signal = init?.signal ?? undefined;
+    const sending = target.lambda.send(
       new InvokeCommand({
         FunctionName: target.functionName,
         Qualifier: target.qualifier,
         InvocationType: 'RequestResponse',
         Payload: Buffer.from(JSON.stringify(event)),
       }),
-      { abortSignal: init?.signal ?? undefined },
+      { abortSignal: signal },
     );
+    // Settles on abort even when the call itself does not (the checks' timeouts rely on it).
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(new Error('aborted'));
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    sending.catch(() => undefined);
+    let out: Awaited<typeof sending>;
+    try {
+      out = await Promise.race([sending, aborted]);
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
     const text = out.Payload ? Buffer.from(out.Payload).toString('utf8') : '';
     if (out.FunctionError) {
       let message = text;
