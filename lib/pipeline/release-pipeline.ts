@@ -28,7 +28,7 @@ import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
-import { BuildKind, buildProject, deployProject, selfUpdateProject, statefulGuardProject } from './steps';
+import { BuildKind, buildProject, deployProject, PIPELINE_EXECUTION_ID, selfUpdateProject, statefulGuardProject } from './steps';
 
 /** The pipeline variable that lets one execution replace or remove a table or user pool. */
 export const ALLOW_STATEFUL_CHANGE = 'ALLOW_STATEFUL_CHANGE';
@@ -149,7 +149,12 @@ export class ReleasePipeline extends Construct {
     // --- Deploy + smoke per environment -------------------------------------------------------
     const deployAndSmoke = (env: EnvironmentConfig, firstRunOrder: number): { deploy: actions.CodeBuildAction; smoke: actions.LambdaInvokeAction; actions: codepipeline.IAction[] } => {
       const stageName = environmentStageName(env);
-      const project = deployProject(this, `Deploy${stageName}Step`, { ...common, stackName: notesStackName(env), target: targetOf(env) });
+      const project = deployProject(this, `Deploy${stageName}Step`, {
+        ...common,
+        stackName: notesStackName(env),
+        target: targetOf(env),
+        pipelineName: props.pipelineName,
+      });
       allowCodeConnections(connectionArn, [project]);
       this.deployProjects[env.name] = project;
       const deploy = new actions.CodeBuildAction({
@@ -158,6 +163,7 @@ export class ReleasePipeline extends Construct {
         input: source,
         extraInputs: [assembly],
         variablesNamespace: `Deploy${stageName}`,
+        environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '#{codepipeline.PipelineExecutionId}' } },
         runOrder: firstRunOrder,
       });
       const smoke = new actions.LambdaInvokeAction({

@@ -171,22 +171,44 @@ export interface DeployProjectProps extends CommonProps {
   readonly target: DeployTarget;
 }
 
+export interface NotesDeployProjectProps extends DeployProjectProps {
+  /** The pipeline whose executions run this step (its stage rollback deploys all at once). */
+  readonly pipelineName: string;
+}
+
+/** The action variable a deploy step reads its execution id from (`#{codepipeline.PipelineExecutionId}`). */
+export const PIPELINE_EXECUTION_ID = 'PIPELINE_EXECUTION_ID';
+
 /**
  * Deploys one stack from the cloud assembly (`cdk deploy --app <assembly>`) through the CDK
- * bootstrap roles, and exports the stack's outputs as variables. Its role may assume the target's
- * deploy and file-publishing roles and nothing else.
+ * bootstrap roles, and exports the stack's outputs as variables. The stack's DeploymentConfig
+ * parameter is passed explicitly: the environment's strategy in a release, all at once when the
+ * execution is the stage's rollback (`scripts/deploy-mode.ts`, `rollback-kit/deploy-parameters.js`).
+ * Its role may assume the target's deploy and file-publishing roles and read its own pipeline's
+ * executions, nothing else.
  */
-export function deployProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
-  return assemblyStepProject(scope, id, props, {
+export function deployProject(scope: Construct, id: string, props: NotesDeployProjectProps): codebuild.PipelineProject {
+  const p = assemblyStepProject(scope, id, props, {
     description: `Deploys ${props.stackName} from the release's cloud assembly`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
+    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' } },
     commands: [
-      `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json`,
+      `DEPLOY_MODE="$(npx tsx lib/release/scripts/deploy-mode.ts --pipeline ${props.pipelineName} --execution "$${PIPELINE_EXECUTION_ID}")"`,
+      `DEPLOY_PARAMETERS="$(node lib/release/rollback-kit/deploy-parameters.js "${ASSEMBLY_DIR}" ${props.stackName} "$DEPLOY_MODE")"`,
+      `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json $DEPLOY_PARAMETERS`,
       `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
       '. ./.pipeline/outputs.env',
     ],
   });
+  p.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadOwnPipelineExecutions',
+      actions: ['codepipeline:GetPipelineExecution'],
+      resources: [Stack.of(p).formatArn({ service: 'codepipeline', resource: props.pipelineName })],
+    }),
+  );
+  return p;
 }
 
 /**

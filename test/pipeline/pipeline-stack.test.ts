@@ -152,7 +152,7 @@ describe('release pipeline structure', () => {
     const source = resources[logicalIdOf(stack.releasePipeline.deployProjects.dev)].Properties.Source as Json;
     const spec = JSON.parse(String(source.BuildSpec));
     expect(spec.phases.build.commands).toContain(
-      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev --exclusively --require-approval never --outputs-file .pipeline/outputs.json',
+      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev --exclusively --require-approval never --outputs-file .pipeline/outputs.json $DEPLOY_PARAMETERS',
     );
     expect(spec.env['exported-variables']).toEqual(expect.arrayContaining(['ApiUrl', 'TableName', 'SmokeTestFunctionName', 'STACK_NAME']));
   });

@@ -40,6 +40,10 @@ if [ ! -f "$assembly/manifest.json" ]; then
   exit 1
 fi
 
-echo "rollback: deploy: deploying $STACK_NAME from the cloud assembly of v$TARGET_VERSION"
-npx --no-install cdk deploy --app "$assembly" "$STACK_NAME" --exclusively --require-approval never --ci
+# A rollback does not canary: DeploymentConfig=CodeDeployDefault.LambdaAllAtOnce when the archived
+# template declares it (assemblies from before traffic shifting do not, and have no canary).
+parameters="$(node deploy-parameters.js "$assembly" "$STACK_NAME" rollback)"
+read -r -a parameter_args <<< "$parameters"
+echo "rollback: deploy: deploying $STACK_NAME from the cloud assembly of v$TARGET_VERSION ${parameter_args[*]:-}"
+npx --no-install cdk deploy --app "$assembly" "$STACK_NAME" --exclusively --require-approval never --ci "${parameter_args[@]}"
 echo "rollback: deploy: $STACK_NAME now runs the assembly of v$TARGET_VERSION"
