@@ -5,6 +5,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ReleaseLedger } from '../release/ledger';
@@ -27,6 +28,7 @@ export class Context {
   private cp?: CodePipelineClient;
   private stsClient?: STSClient;
   private cfn = new Map<string, CloudFormationClient>();
+  private lambdaClients = new Map<string, LambdaClient>();
   private ledgerPromise?: Promise<{ ledger: ReleaseLedger; tableName: string }>;
 
   constructor(
@@ -48,6 +50,12 @@ export class Context {
     if (this.deps.cloudformation) return this.deps.cloudformation(region);
     let client = this.cfn.get(region);
     if (!client) this.cfn.set(region, (client = new CloudFormationClient({ region })));
+    return client;
+  }
+
+  lambda(region: string): LambdaClient {
+    let client = this.lambdaClients.get(region);
+    if (!client) this.lambdaClients.set(region, (client = new LambdaClient({ region })));
     return client;
   }
 
