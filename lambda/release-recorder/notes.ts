@@ -16,6 +16,8 @@ export interface ReleaseNotesInput {
   pipelineExecutionId: string;
   approvals: { approver: string; comment?: string; stage: string; action: string }[];
   smokeResults: { stage: string; summary: string }[];
+  /** Each stage's CodeDeploy deployment of the live alias (absent: recorded before traffic shifting). */
+  trafficShifts?: { stage: string; deploymentId: string; outcome: string }[];
   archive: { bucket: string; key: string; sha256: string; versionId?: string };
 }
 
@@ -41,6 +43,13 @@ export function renderReleaseNotes(n: ReleaseNotesInput): string {
   lines.push('', '## Smoke tests', '');
   if (n.smokeResults.length === 0) lines.push('- none recorded');
   for (const s of n.smokeResults) lines.push(`- ${s.stage}: ${s.summary}`);
+  if (n.trafficShifts) {
+    lines.push('', '## Traffic shift (CodeDeploy)', '');
+    if (n.trafficShifts.length === 0) lines.push('- none recorded');
+    for (const t of n.trafficShifts) {
+      lines.push(`- ${t.stage}: ${t.deploymentId === 'none' ? 'no deployment' : `deployment ${t.deploymentId}`}, ${t.outcome}`);
+    }
+  }
   lines.push('');
   return lines.join('\n');
 }

@@ -10,7 +10,7 @@ import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { listActionExecutions } from '../../lib/release/job';
-import { normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
+import { normalizeVersion, ReleaseLedger, type TrafficShiftRecord } from '../../lib/release/ledger';
 import { CommitSummary, GitHub } from './github';
 import { renderReleaseNotes } from './notes';
 
@@ -53,6 +53,8 @@ export interface ExecutionFacts {
   pullRequestUrl?: string;
   approvals: { approver: string; comment?: string; stage: string; action: string }[];
   smokeResults: { stage: string; summary: string }[];
+  /** The CodeDeploy deployment each deploy action exported (`CODEDEPLOY_DEPLOYMENT_ID`, `CODEDEPLOY_OUTCOME`). */
+  trafficShifts: TrafficShiftRecord[];
 }
 
 function step(name: string, err: unknown): Error {
@@ -63,7 +65,7 @@ function step(name: string, err: unknown): Error {
 export async function executionFacts(client: CodePipelineClient, pipelineName: string, executionId: string): Promise<ExecutionFacts> {
   const details = await listActionExecutions(client, pipelineName, executionId);
 
-  const facts: ExecutionFacts = { changeSummary: '', approvals: [], smokeResults: [] };
+  const facts: ExecutionFacts = { changeSummary: '', approvals: [], smokeResults: [], trafficShifts: [] };
   for (const d of details) {
     const vars = d.output?.outputVariables ?? {};
     if (vars.CHANGE_SUMMARY !== undefined) facts.changeSummary = vars.CHANGE_SUMMARY;
@@ -78,6 +80,9 @@ export async function executionFacts(client: CodePipelineClient, pipelineName: s
     }
     if (vars.SMOKE_SUMMARY !== undefined && d.status === 'Succeeded') {
       facts.smokeResults.push({ stage: d.stageName ?? '', summary: vars.SMOKE_SUMMARY });
+    }
+    if (vars.CODEDEPLOY_DEPLOYMENT_ID !== undefined && d.status === 'Succeeded') {
+      facts.trafficShifts.push({ stage: d.stageName ?? '', deploymentId: vars.CODEDEPLOY_DEPLOYMENT_ID, outcome: vars.CODEDEPLOY_OUTCOME ?? 'UNKNOWN' });
     }
   }
   return facts;
@@ -196,6 +201,7 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
     pipelineExecutionId: input.executionId,
     approvals: facts.approvals,
     smokeResults: facts.smokeResults,
+    trafficShifts: facts.trafficShifts,
     archive: { bucket: settings.archiveBucket, key: assemblyKey, ...archived },
   });
   const notesKey = `${prefix}${NOTES_FILE}`;
@@ -230,6 +236,7 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
       changeSummary: commits && commits.length > 0 ? commits.map((c) => c.subject).join('; ') : facts.changeSummary,
       ...(facts.pullRequestUrl ? { pullRequestUrl: facts.pullRequestUrl } : {}),
       smokeSummary: facts.smokeResults.map((s) => `${s.stage}: ${s.summary}`).join(' | '),
+      ...(facts.trafficShifts.length > 0 ? { trafficShifts: facts.trafficShifts } : {}),
     });
   } catch (err) {
     throw step('ledger', err);

@@ -11,7 +11,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { assumeBootstrapRolesStatement, deployRoleArn, DeployTarget } from './bootstrap';
+import { assumeBootstrapRolesStatement, deployRoleArn, DeployTarget, lookupRoleArn } from './bootstrap';
 import { acknowledgeWildcardResource } from './nag';
 import { NOTES_STACK_OUTPUTS } from '../release/scripts/stack-outputs';
 
@@ -21,8 +21,10 @@ export const BUILD_NODE_VERSION = '22';
 export const BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0;
 /** The variables the Build action exports (CodeBuild `exported-variables`). */
 export const BUILD_VARIABLES = ['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL'] as const;
-/** The variables a deploy action exports: the stack's outputs and its name. */
-export const DEPLOY_VARIABLES = [...NOTES_STACK_OUTPUTS, 'STACK_NAME'] as const;
+/** The CodeDeploy deployment that moved the live alias, and how it ended (`scripts/shift-outcome.ts`). */
+export const SHIFT_VARIABLES = ['CODEDEPLOY_DEPLOYMENT_ID', 'CODEDEPLOY_OUTCOME'] as const;
+/** The variables a deploy action exports: the stack's outputs, its name and its traffic shift. */
+export const DEPLOY_VARIABLES = [...NOTES_STACK_OUTPUTS, 'STACK_NAME', ...SHIFT_VARIABLES] as const;
 
 /** The Source artifact is a CodeBuild clone reference; every step checks out the same commit. */
 const SOURCE_DIR = '$CODEBUILD_SRC_DIR';
@@ -194,13 +196,19 @@ export function deployProject(scope: Construct, id: string, props: NotesDeployPr
     exportedVariables: DEPLOY_VARIABLES,
     environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' } },
     commands: [
+      'DEPLOY_STARTED="$(date +%s)"',
       `DEPLOY_MODE="$(npx tsx lib/release/scripts/deploy-mode.ts --pipeline ${props.pipelineName} --execution "$${PIPELINE_EXECUTION_ID}")"`,
       `DEPLOY_PARAMETERS="$(node lib/release/rollback-kit/deploy-parameters.js "${ASSEMBLY_DIR}" ${props.stackName} "$DEPLOY_MODE")"`,
       `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json $DEPLOY_PARAMETERS`,
       `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
       '. ./.pipeline/outputs.env',
+      `npx tsx lib/release/scripts/shift-outcome.ts --outputs .pipeline/outputs.json --stack ${props.stackName} --since "$DEPLOY_STARTED" --region ${props.target.region} --role-arn "${lookupRoleArn(props.target)}" --out .pipeline/shift.env`,
+      '. ./.pipeline/shift.env',
     ],
   });
+  p.addToRolePolicy(
+    new iam.PolicyStatement({ sid: 'AssumeCdkLookupRoleToReadTheShift', actions: ['sts:AssumeRole'], resources: [lookupRoleArn(props.target)] }),
+  );
   p.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'ReadOwnPipelineExecutions',

@@ -38,6 +38,18 @@ export interface ReleaseRecord {
   changeSummary: string;
   pullRequestUrl?: string;
   smokeSummary: string;
+  /** Each deploy stage's CodeDeploy shift of the live alias (#13); absent in records from before it. */
+  trafficShifts?: TrafficShiftRecord[];
+}
+
+/** One environment's CodeDeploy deployment of the live alias, as its deploy step exported it. */
+export interface TrafficShiftRecord {
+  /** The pipeline stage that deployed (`Dev`, `Prod`). */
+  stage: string;
+  /** `d-XXXXXXXXX`, or `none` when the alias did not move. */
+  deploymentId: string;
+  /** CodeDeploy's status (`Succeeded`...), `NONE` or `UNKNOWN`. */
+  outcome: string;
 }
 
 export interface RollbackRecord {
