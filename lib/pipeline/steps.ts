@@ -194,7 +194,7 @@ export function deployProject(scope: Construct, id: string, props: NotesDeployPr
     description: `Deploys ${props.stackName} from the release's cloud assembly`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
-    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' } },
+    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(props.target) } },
     commands: [
       'DEPLOY_STARTED="$(date +%s)"',
       `DEPLOY_MODE="$(npx tsx lib/release/scripts/deploy-mode.ts --pipeline ${props.pipelineName} --execution "$${PIPELINE_EXECUTION_ID}")"`,
@@ -202,7 +202,7 @@ export function deployProject(scope: Construct, id: string, props: NotesDeployPr
       `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json $DEPLOY_PARAMETERS`,
       `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
       '. ./.pipeline/outputs.env',
-      `npx tsx lib/release/scripts/shift-outcome.ts --outputs .pipeline/outputs.json --stack ${props.stackName} --since "$DEPLOY_STARTED" --region ${props.target.region} --role-arn "${lookupRoleArn(props.target)}" --out .pipeline/shift.env`,
+      `npx tsx lib/release/scripts/shift-outcome.ts --outputs .pipeline/outputs.json --stack ${props.stackName} --since "$DEPLOY_STARTED" --region ${props.target.region} --role-arn "$LOOKUP_ROLE_ARN" --out .pipeline/shift.env`,
       '. ./.pipeline/shift.env',
     ],
   });

@@ -28,6 +28,7 @@ interface StageDecl {
   OnSuccess?: Json;
 }
 interface Statement {
+  Sid?: string;
   Effect: string;
   Action: string | string[];
   Resource: unknown;
@@ -264,7 +265,7 @@ describe('least privilege', () => {
     expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
-  test('deploy, guard and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles', () => {
+  test('deploy, guard and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles (deploys also the read-only lookup role)', () => {
     const projects = [
       stack.releasePipeline.deployProjects.dev,
       stack.releasePipeline.deployProjects.prod,
@@ -274,11 +275,16 @@ describe('least privilege', () => {
     ];
     for (const p of projects) {
       const statements = statementsOfRole(roleIdOfProject(p));
-      const assume = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sts:')));
+      const assume = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sts:')) && s.Sid !== 'AssumeCdkLookupRoleToReadTheShift');
       expect(assume).toHaveLength(1);
       expect(assume[0].Action).toBe('sts:AssumeRole');
       expect((assume[0].Resource as unknown[]).map(render)).toEqual([bootstrapRole('deploy'), bootstrapRole('file-publishing')]);
       expect(actionsOf(statements).filter((a) => /^(cloudformation|lambda|dynamodb|iam):/.test(a))).toEqual([]);
+    }
+    const deploys = [stack.releasePipeline.deployProjects.dev, stack.releasePipeline.deployProjects.prod, stack.hotfixPipeline.deployProjects.prod];
+    for (const p of [...projects]) {
+      const lookup = statementsOfRole(roleIdOfProject(p)).filter((s) => s.Sid === 'AssumeCdkLookupRoleToReadTheShift');
+      expect(lookup.map((s) => render(s.Resource))).toEqual(deploys.includes(p) ? [bootstrapRole('lookup')] : []);
     }
   });
 
