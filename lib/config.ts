@@ -17,6 +17,31 @@ const envName = z
   .string()
   .regex(/^[a-z][a-z0-9-]{1,15}$/, 'must be 2-16 lowercase letters, digits or dashes, starting with a letter');
 
+/**
+ * How a release moves the API's traffic to the new Lambda version (CodeDeploy on the `live` alias):
+ * `canary` sends `percent` of requests to it for `minutes`, then the rest; `linear` adds `percent`
+ * every `minutes`; `all-at-once` moves everything at once. CodeDeploy's limits: 1-99 percent, an
+ * interval of 1-2880 minutes (two days), and a linear shift must reach 100% within that bound too.
+ */
+const deploymentStrategySchema = z
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('canary'), percent: z.number().int().min(1).max(99), minutes: z.number().int().min(1).max(2880) }).strict(),
+    z.object({ type: z.literal('linear'), percent: z.number().int().min(1).max(99), minutes: z.number().int().min(1).max(2880) }).strict(),
+    z.object({ type: z.literal('all-at-once') }).strict(),
+  ])
+  .superRefine((s, ctx) => {
+    if (s.type === 'linear' && Math.ceil(100 / s.percent) * s.minutes > 2880) {
+      ctx.addIssue({ code: 'custom', message: `a linear shift of ${s.percent}% every ${s.minutes} minutes takes longer than 2880 minutes (CodeDeploy's limit)` });
+    }
+  });
+
+export type DeploymentStrategy = z.infer<typeof deploymentStrategySchema>;
+
+/** The strategy an environment gets when `cdk.json` names none: prod canary 10% for 5 minutes, others all at once. */
+export function defaultDeploymentStrategy(kind: 'pre-production' | 'production'): DeploymentStrategy {
+  return kind === 'production' ? { type: 'canary', percent: 10, minutes: 5 } : { type: 'all-at-once' };
+}
+
 const environmentSchema = z
   .object({
     /** Short name used in stack names, resource names and pipeline stage names (`dev`, `prod`). */
@@ -71,8 +96,11 @@ const environmentSchema = z
         scope: z.enum(['account', 'environment-tag']),
       })
       .strict(),
+    /** How a release shifts traffic to the new version; default by kind (see `defaultDeploymentStrategy`). */
+    deploymentStrategy: deploymentStrategySchema.optional(),
   })
-  .strict();
+  .strict()
+  .transform((e) => ({ ...e, deploymentStrategy: e.deploymentStrategy ?? defaultDeploymentStrategy(e.kind) }));
 
 /** Paths that need an approval from the security group: IAM, pipeline and auth code, and the gate's own inputs. */
 export const DEFAULT_SECURITY_PATHS = [

@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, CfnParameter, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, ReleaseInfo, resourcePrefix } from './config';
@@ -9,6 +9,8 @@ import { NotesTable } from './constructs/notes-table';
 import { Observability } from './constructs/observability';
 import { SmokeTestFunction } from './constructs/smoke-test-function';
 import { SmokeUser } from './constructs/smoke-user';
+import { TrafficShift } from './constructs/traffic-shift';
+import { ALL_AT_ONCE_CONFIG, DEPLOYMENT_CONFIG_PARAMETER, deploymentConfigFor, describeStrategy } from './traffic-shift';
 
 export interface NotesStackProps extends StackProps {
   readonly config: AppConfig;
@@ -28,6 +30,7 @@ export class NotesStack extends Stack {
   readonly observability: Observability;
   /** The environment's monthly AWS Budgets cost budget (amount and scope from cdk.json). */
   readonly budget: CostBudget;
+  readonly trafficShift: TrafficShift;
 
   constructor(scope: Construct, id: string, props: NotesStackProps) {
     const env = props.environment;
@@ -69,6 +72,28 @@ export class NotesStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
+    // The one knob a rollback turns: deploy with DeploymentConfig=CodeDeployDefault.LambdaAllAtOnce
+    // and the previous version serves everything at once (see the decision log, #13).
+    const strategyConfig = deploymentConfigFor(prefix, env.deploymentStrategy).name;
+    const deploymentConfig = new CfnParameter(this, DEPLOYMENT_CONFIG_PARAMETER, {
+      type: 'String',
+      default: strategyConfig,
+      allowedValues: [...new Set([strategyConfig, ALL_AT_ONCE_CONFIG])],
+      description: `CodeDeploy configuration of the notes API's live alias: ${describeStrategy(env.deploymentStrategy)} by default; rollbacks pass ${ALL_AT_ONCE_CONFIG}`,
+    });
+    this.trafficShift = new TrafficShift(this, 'TrafficShift', {
+      namePrefix: prefix,
+      function: this.api.handler,
+      version: this.api.version,
+      alias: this.api.alias,
+      strategy: env.deploymentStrategy,
+      deploymentConfigName: deploymentConfig.valueAsString,
+      smokeUser,
+      expectedVersion: props.release.version,
+      healthSlaMs: env.healthSlaMs,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
     this.observability = new Observability(this, 'Observability', {
       namePrefix: prefix,
       api: this.api.restApi,
@@ -96,6 +121,9 @@ export class NotesStack extends Stack {
     output('ServiceHealthAlarmName', this.observability.serviceHealth.alarmName, 'Composite alarm the release pipeline watches after a deploy');
     output('SmokeUserSecretName', smokeUser.secret.secretName, 'Secrets Manager secret with the smoke user credentials');
     output('AlarmTopicArn', this.observability.topic.topicArn, 'SNS topic that receives the service-health alarm');
+    output('DeploymentGroupName', this.trafficShift.deploymentGroup.deploymentGroupName, 'CodeDeploy deployment group that shifts the live alias');
+    output('CodeDeployApplicationName', this.trafficShift.deploymentGroup.application.applicationName, 'CodeDeploy application of the notes API');
+    output('ApiFunctionName', this.api.handler.functionName, 'The notes API function (its live alias serves the API)');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard of the service');
     if (this.api.domainName) {
       output('ApiCustomDomainUrl', `https://${env.domain!.domainName}/`, 'Custom domain URL of the API');

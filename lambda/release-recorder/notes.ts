@@ -20,6 +20,8 @@ export interface ReleaseNotesInput {
   pipelineExecutionId: string;
   approvals: { approver: string; comment?: string; stage: string; action: string }[];
   smokeResults: { stage: string; summary: string }[];
+  /** Each stage's CodeDeploy deployment of the live alias (absent: recorded before traffic shifting). */
+  trafficShifts?: { stage: string; deploymentId: string; outcome: string }[];
   archive: { bucket: string; key: string; sha256: string; versionId?: string };
   /** The prod plan the approvers saw. */
   plan?: { summary: string; key?: string; sha256?: string };
@@ -55,6 +57,13 @@ export function renderReleaseNotes(n: ReleaseNotesInput): string {
   lines.push('', '## Known issues', '');
   if (!n.knownIssues || n.knownIssues.length === 0) lines.push('- none recorded');
   for (const k of n.knownIssues ?? []) lines.push(`- ${k}`);
+  if (n.trafficShifts) {
+    lines.push('', '## Traffic shift (CodeDeploy)', '');
+    if (n.trafficShifts.length === 0) lines.push('- none recorded');
+    for (const t of n.trafficShifts) {
+      lines.push(`- ${t.stage}: ${t.deploymentId === 'none' ? 'no deployment' : `deployment ${t.deploymentId}`}, ${t.outcome}`);
+    }
+  }
   lines.push('');
   return lines.join('\n');
 }

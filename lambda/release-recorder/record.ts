@@ -12,7 +12,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { unzipSync } from 'fflate';
 import { COMMIT_TIMES_VARIABLE, parseCommitTimes } from '../../lib/release/commit-times';
 import { listActionExecutions } from '../../lib/release/job';
-import { CommitTimes, normalizeVersion, ReleaseLedger } from '../../lib/release/ledger';
+import { CommitTimes, normalizeVersion, ReleaseLedger, type TrafficShiftRecord } from '../../lib/release/ledger';
 import { CommitSummary, GitHub } from './github';
 import { renderReleaseNotes } from './notes';
 
@@ -68,6 +68,8 @@ export interface ExecutionFacts {
   planSha256?: string;
   /** From the build's COMMIT_TIMES; absent from builds before #14. */
   commitTimes?: CommitTimes;
+  /** The CodeDeploy deployment each deploy action exported (`CODEDEPLOY_DEPLOYMENT_ID`, `CODEDEPLOY_OUTCOME`). */
+  trafficShifts: TrafficShiftRecord[];
 }
 
 function step(name: string, err: unknown): Error {
@@ -78,7 +80,7 @@ function step(name: string, err: unknown): Error {
 export async function executionFacts(client: CodePipelineClient, pipelineName: string, executionId: string): Promise<ExecutionFacts> {
   const details = await listActionExecutions(client, pipelineName, executionId);
 
-  const facts: ExecutionFacts = { changeSummary: '', knownIssues: [], approvals: [], smokeResults: [] };
+  const facts: ExecutionFacts = { changeSummary: '', knownIssues: [], approvals: [], smokeResults: [], trafficShifts: [] };
   for (const d of details) {
     const vars = d.output?.outputVariables ?? {};
     if (vars.CHANGE_SUMMARY !== undefined) facts.changeSummary = vars.CHANGE_SUMMARY;
@@ -101,6 +103,9 @@ export async function executionFacts(client: CodePipelineClient, pipelineName: s
     }
     if (vars.SMOKE_SUMMARY !== undefined && d.status === 'Succeeded') {
       facts.smokeResults.push({ stage: d.stageName ?? '', summary: vars.SMOKE_SUMMARY });
+    }
+    if (vars.CODEDEPLOY_DEPLOYMENT_ID !== undefined && d.status === 'Succeeded') {
+      facts.trafficShifts.push({ stage: d.stageName ?? '', deploymentId: vars.CODEDEPLOY_DEPLOYMENT_ID, outcome: vars.CODEDEPLOY_OUTCOME ?? 'UNKNOWN' });
     }
   }
   return facts;
@@ -245,6 +250,7 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
     pipelineExecutionId: input.executionId,
     approvals: facts.approvals,
     smokeResults: facts.smokeResults,
+    trafficShifts: facts.trafficShifts,
     archive: { bucket: settings.archiveBucket, key: assemblyKey, ...archived },
     ...(facts.planSummary ? { plan: { summary: facts.planSummary, ...(planKey ? { key: planKey } : {}), ...(facts.planSha256 ? { sha256: facts.planSha256 } : {}) } } : {}),
   });
@@ -285,6 +291,7 @@ export async function recordRelease(deps: RecorderDeps, settings: RecorderSettin
       ...(facts.planSummary ? { planSummary: facts.planSummary } : {}),
       ...(facts.planSha256 ? { planSha256: facts.planSha256 } : {}),
       ...(facts.commitTimes ? { commitTimes: facts.commitTimes } : {}),
+      ...(facts.trafficShifts.length > 0 ? { trafficShifts: facts.trafficShifts } : {}),
     });
   } catch (err) {
     throw step('ledger', err);

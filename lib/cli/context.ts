@@ -5,6 +5,7 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -30,6 +31,7 @@ export class Context {
   private stsClient?: STSClient;
   private s3Client?: S3Client;
   private cfn = new Map<string, CloudFormationClient>();
+  private lambdaClients = new Map<string, LambdaClient>();
   private ledgerPromise?: Promise<{ ledger: ReleaseLedger; tableName: string }>;
 
   constructor(
@@ -55,6 +57,12 @@ export class Context {
     if (this.deps.cloudformation) return this.deps.cloudformation(region);
     let client = this.cfn.get(region);
     if (!client) this.cfn.set(region, (client = new CloudFormationClient({ region })));
+    return client;
+  }
+
+  lambda(region: string): LambdaClient {
+    let client = this.lambdaClients.get(region);
+    if (!client) this.lambdaClients.set(region, (client = new LambdaClient({ region })));
     return client;
   }
 

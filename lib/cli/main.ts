@@ -70,8 +70,9 @@ const COMMANDS: Record<string, Command> = {
     summary: 'what prod serves, each pipeline\'s stages, pending approvals, paused promotions',
     usage: 'status [--health-url URL]',
     details: `Reads the release ledger (what prod runs per the last release or rollback), prod's /health
-(URL from the NotesStack-<prod> ApiUrl output, or --health-url), and GetPipelineState of the
-release, hotfix and rollback pipelines.`,
+(URL from the NotesStack-<prod> ApiUrl output, or --health-url), the Lambda version the API's live
+alias serves and any CodeDeploy traffic shift in progress (GetAlias: versions and weights), and
+GetPipelineState of the release, hotfix and rollback pipelines.`,
     options: {},
     run: (ctx) => status(ctx),
   },

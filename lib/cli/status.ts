@@ -1,8 +1,10 @@
 /**
- * `status`: the version prod serves (ledger and /health), each pipeline's stages and state, pending
+ * `status`: the version prod serves (ledger, /health, and the Lambda version its live alias points
+ * at, with any CodeDeploy traffic shift in progress), each pipeline's stages and state, pending
  * approvals and paused transitions.
  */
-import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
+import { GetAliasCommand } from '@aws-sdk/client-lambda';
 import { GetPipelineStateCommand, GetPipelineStateCommandOutput } from '@aws-sdk/client-codepipeline';
 import { Context } from './context';
 import { CliError, EXIT } from './errors';
@@ -31,7 +33,22 @@ export interface ProdStatus {
   healthVersion?: string;
   healthUrl?: string;
   healthError?: string;
+  /** The notes-api function's live alias: the version it serves, and the split while CodeDeploy shifts. */
+  alias?: LiveAliasStatus;
 }
+
+export interface LiveAliasStatus {
+  functionName?: string;
+  /** The alias's primary version. */
+  version?: string;
+  /** While a shift is in progress: every version the alias routes to, with its share (0-1). */
+  shifting?: { version: string; weight: number }[];
+  error?: string;
+}
+
+/** The stack output naming the notes-api function (stacks from before #13 have none). */
+export const API_FUNCTION_OUTPUT = 'ApiFunctionName';
+export const LIVE_ALIAS_NAME = 'live';
 
 export interface StatusReport {
   prod: ProdStatus;
@@ -59,6 +76,12 @@ export function stagesOf(state: GetPipelineStateCommandOutput): StageStatus[] {
 async function prodStatus(ctx: Context): Promise<ProdStatus> {
   const { prod } = ctx.settings;
   const result: ProdStatus = { environment: prod.name };
+  let outputs: Promise<Output[]> | undefined;
+  const stackOutputs = (): Promise<Output[]> =>
+    (outputs ??= ctx
+      .cloudformation(prod.region)
+      .send(new DescribeStacksCommand({ StackName: prod.stackName }))
+      .then((out) => out.Stacks?.[0]?.Outputs ?? []));
   try {
     result.ledgerVersion = await ctx.withLedger((l) => l.currentVersion());
   } catch (err) {
@@ -68,8 +91,7 @@ async function prodStatus(ctx: Context): Promise<ProdStatus> {
   try {
     let base = ctx.settings.healthUrl;
     if (!base) {
-      const out = await ctx.cloudformation(prod.region).send(new DescribeStacksCommand({ StackName: prod.stackName }));
-      const apiUrl = out.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'ApiUrl')?.OutputValue;
+      const apiUrl = (await stackOutputs()).find((o) => o.OutputKey === 'ApiUrl')?.OutputValue;
       if (!apiUrl) throw new Error(`stack ${prod.stackName} has no ApiUrl output`);
       base = new URL('health', apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/`).toString();
     }
@@ -82,7 +104,37 @@ async function prodStatus(ctx: Context): Promise<ProdStatus> {
   } catch (err) {
     result.healthError = (err as Error).message;
   }
+  result.alias = await liveAlias(ctx, prod.region, stackOutputs);
   return result;
+}
+
+/** What the live alias serves: GetAlias's version and, during a shift, its RoutingConfig weights. */
+async function liveAlias(ctx: Context, region: string, stackOutputs: () => Promise<Output[]>): Promise<LiveAliasStatus> {
+  let functionName: string | undefined;
+  try {
+    functionName = (await stackOutputs()).find((o) => o.OutputKey === API_FUNCTION_OUTPUT)?.OutputValue;
+    if (!functionName) return { error: `stack ${ctx.settings.prod.stackName} has no ${API_FUNCTION_OUTPUT} output (deployed before traffic shifting: no live alias)` };
+    const alias = await ctx.lambda(region).send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS_NAME }));
+    if (!alias?.FunctionVersion) throw new Error(`GetAlias ${functionName}:${LIVE_ALIAS_NAME} returned no version`);
+    const extra = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(([, w]) => w > 0);
+    if (extra.length === 0) return { functionName, version: alias.FunctionVersion };
+    const rest = extra.reduce((sum, [, w]) => sum - w, 1);
+    return {
+      functionName,
+      version: alias.FunctionVersion,
+      shifting: [{ version: alias.FunctionVersion, weight: Math.round(rest * 1000) / 1000 }, ...extra.map(([version, weight]) => ({ version, weight }))],
+    };
+  } catch (err) {
+    return { ...(functionName ? { functionName } : {}), error: (err as Error).message };
+  }
+}
+
+function describeAlias(alias: LiveAliasStatus | undefined): string {
+  if (!alias || alias.error) return `unknown (${alias?.error ?? 'not read'})`;
+  const name = `${alias.functionName}:${LIVE_ALIAS_NAME}`;
+  if (!alias.shifting) return `version ${alias.version} (${name}), no traffic shift in progress`;
+  const split = alias.shifting.map((s) => `version ${s.version} ${Math.round(s.weight * 100)}%`).join(', ');
+  return `SHIFTING (${name}): ${split}`;
 }
 
 export async function status(ctx: Context): Promise<number> {
@@ -107,6 +159,7 @@ export async function status(ctx: Context): Promise<number> {
     lines.push(`Production (${prod.environment}) serves ${serves ? `v${serves}` : 'an unknown version'}`);
     lines.push(`  ledger:  ${prod.ledgerVersion ? `v${prod.ledgerVersion}` : prod.ledgerError ? `unknown (${prod.ledgerError})` : 'no release recorded'}`);
     lines.push(`  /health: ${prod.healthVersion ? `v${prod.healthVersion} (${prod.healthUrl})` : `unknown (${prod.healthError})`}`);
+    lines.push(`  alias:   ${describeAlias(prod.alias)}`);
     if (prod.ledgerVersion && prod.healthVersion && prod.ledgerVersion !== prod.healthVersion) {
       lines.push(`  WARNING: the ledger says v${prod.ledgerVersion} but prod reports v${prod.healthVersion}; a deploy may be in progress or unrecorded.`);
     }

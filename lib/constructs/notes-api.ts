@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { ReleaseInfo } from '../config';
+import { LIVE_ALIAS } from '../traffic-shift';
 import { NotesAuth } from './notes-auth';
 import { NotesTable } from './notes-table';
 import { ServiceFunction } from './service-function';
@@ -55,7 +56,8 @@ export interface NotesApiProps {
 
 /**
  * The notes REST API: API Gateway in front of one Lambda function (`lambda/notes-api`) that
- * serves every route. `/health` is open; every `/notes` method requires a Cognito ID token of the
+ * serves every route. Each deploy publishes a version of the function; API Gateway invokes the
+ * `live` alias, which CodeDeploy moves to the new version (`TrafficShift`). `/health` is open; every `/notes` method requires a Cognito ID token of the
  * pool. Each resource also has an `ANY` method (same authorization) so that a known path with an
  * undeclared method reaches the handler and gets its 405, as in the local mode, instead of API
  * Gateway's 403 "Missing Authentication Token".
@@ -63,6 +65,10 @@ export interface NotesApiProps {
 export class NotesApi extends Construct {
   readonly restApi: apigw.RestApi;
   readonly handler: lambda.IFunction;
+  /** The version this deploy publishes (changes whenever the function's code or configuration does). */
+  readonly version: lambda.Version;
+  /** `live`: the alias API Gateway invokes. */
+  readonly alias: lambda.Alias;
   readonly accessLogGroup: logs.LogGroup;
   /** Set when the environment has a custom domain. */
   readonly domainName?: apigw.DomainName;
@@ -90,6 +96,12 @@ export class NotesApi extends Construct {
     });
     props.table.grantNotesApiAccess(fn.function);
     this.handler = fn.function;
+    this.version = fn.function.currentVersion;
+    this.alias = new lambda.Alias(this, 'Live', {
+      aliasName: LIVE_ALIAS,
+      version: this.version,
+      description: 'The version API Gateway serves; CodeDeploy shifts it to each new version',
+    });
 
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
       retention: props.logRetention,
@@ -136,7 +148,7 @@ export class NotesApi extends Construct {
       validateRequestParameters: true,
       validateRequestBody: true,
     });
-    const integration = new apigw.LambdaIntegration(fn.function, { proxy: true, scopePermissionToMethod: false });
+    const integration = new apigw.LambdaIntegration(this.alias, { proxy: true, scopePermissionToMethod: false });
     const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, 'Authorizer', {
       authorizerName: `${props.namePrefix}-users`,
       cognitoUserPools: [props.auth.userPool],

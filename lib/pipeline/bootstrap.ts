@@ -29,6 +29,11 @@ export function filePublishingRoleArn(target: DeployTarget): string {
   return roleArn('file-publishing', target);
 }
 
+/** The bootstrap's read-only role (ReadOnlyAccess): the deploy step reads its CodeDeploy deployment through it. */
+export function lookupRoleArn(target: DeployTarget): string {
+  return roleArn('lookup', target);
+}
+
 /** The only statement a deploy project's role gets beyond logs and artifacts. */
 export function assumeBootstrapRolesStatement(target: DeployTarget): iam.PolicyStatement {
   return new iam.PolicyStatement({

@@ -29,7 +29,7 @@ import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
-import { BuildKind, buildProject, deployProject, planProject, prodDeployProject, selfUpdateProject } from './steps';
+import { BuildKind, buildProject, deployProject, PIPELINE_EXECUTION_ID, planProject, prodDeployProject, selfUpdateProject } from './steps';
 
 /** The pipeline variable that lets one execution replace or remove a table or user pool. */
 export const ALLOW_STATEFUL_CHANGE = 'ALLOW_STATEFUL_CHANGE';
@@ -162,8 +162,8 @@ export class ReleasePipeline extends Construct {
     const deployAndSmoke = (
       env: EnvironmentConfig,
       firstRunOrder: number,
-      projectOf: (id: string) => codebuild.PipelineProject = (id) => deployProject(this, id, { ...common, stackName: notesStackName(env), target: targetOf(env) }),
-      environmentVariables?: Record<string, codebuild.BuildEnvironmentVariable>,
+      projectOf: (id: string) => codebuild.PipelineProject = (id) =>
+        deployProject(this, id, { ...common, stackName: notesStackName(env), target: targetOf(env), pipelineName: props.pipelineName }),
     ): { deploy: actions.CodeBuildAction; smoke: actions.LambdaInvokeAction; actions: codepipeline.IAction[] } => {
       const stageName = environmentStageName(env);
       const project = projectOf(`Deploy${stageName}Step`);
@@ -175,7 +175,7 @@ export class ReleasePipeline extends Construct {
         input: source,
         extraInputs: [assembly],
         variablesNamespace: `Deploy${stageName}`,
-        ...(environmentVariables ? { environmentVariables } : {}),
+        environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: EXECUTION_ID_VARIABLE } },
         runOrder: firstRunOrder,
       });
       const smoke = new actions.LambdaInvokeAction({
@@ -203,7 +203,6 @@ export class ReleasePipeline extends Construct {
     // The prod change set is prepared and rendered before anyone approves, and Prod executes
     // exactly that change set: the approver reviews what will run.
     const prodStage = environmentStageName(prod);
-    const executionIdVariable = { value: EXECUTION_ID_VARIABLE };
     const planTarget = { ...common, stackName: notesStackName(prod), target: targetOf(prod), pipelineName: props.pipelineName };
     this.planProject = planProject(this, 'PlanStep', planTarget);
     allowCodeConnections(connectionArn, [this.planProject]);
@@ -215,7 +214,7 @@ export class ReleasePipeline extends Construct {
       extraInputs: [assembly],
       outputs: [plan],
       variablesNamespace: 'Plan',
-      environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() }, EXECUTION_ID: executionIdVariable },
+      environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() }, [PIPELINE_EXECUTION_ID]: { value: EXECUTION_ID_VARIABLE } },
       runOrder: 1,
     });
     stages.push({ stageName: STAGE.plan, actions: [planAction] });
@@ -249,7 +248,7 @@ export class ReleasePipeline extends Construct {
     // --- Prod -------------------------------------------------------------------------------
     this.prodStageName = prodStage;
     this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod) });
-    const prodSteps = deployAndSmoke(prod, 2, (id) => prodDeployProject(this, id, planTarget), { EXECUTION_ID: executionIdVariable });
+    const prodSteps = deployAndSmoke(prod, 2, (id) => prodDeployProject(this, id, planTarget));
     const alarmName = `${resourcePrefix(config, prod)}-service-health`;
     const healthRule = new codepipeline.Rule({
       name: `${prodStage}ServiceHealth`,

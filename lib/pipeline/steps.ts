@@ -1,6 +1,7 @@
 /**
  * The CodeBuild steps of the pipelines: the build (tests, audit, version check, synth), the
- * self-update of the pipeline stack, the per-environment deploy, and the prod stateful-change guard.
+ * self-update of the pipeline stack, the per-environment deploy, the prod plan (with the
+ * stateful-change guard) and prod's execution of that plan.
  * Build and deploy logic that is more than a command lives in `lib/release/scripts/*.ts` (run with
  * `npx tsx`), where it is unit-tested.
  */
@@ -12,7 +13,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { assumeBootstrapRolesStatement, deployRoleArn, DeployTarget } from './bootstrap';
+import { assumeBootstrapRolesStatement, deployRoleArn, DeployTarget, lookupRoleArn } from './bootstrap';
 import { acknowledgeWildcardResource } from './nag';
 import { NOTES_STACK_OUTPUTS } from '../release/scripts/stack-outputs';
 
@@ -22,8 +23,10 @@ export const BUILD_NODE_VERSION = '22';
 export const BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0;
 /** The variables the Build action exports (CodeBuild `exported-variables`). */
 export const BUILD_VARIABLES = ['VERSION', 'COMMIT', 'CHANGE_SUMMARY', 'PR_URL', 'PR_APPROVERS', 'KNOWN_ISSUES', 'COMMIT_TIMES'] as const;
-/** The variables a deploy action exports: the stack's outputs and its name. */
-export const DEPLOY_VARIABLES = [...NOTES_STACK_OUTPUTS, 'STACK_NAME'] as const;
+/** The CodeDeploy deployment that moved the live alias, and how it ended (`scripts/shift-outcome.ts`). */
+export const SHIFT_VARIABLES = ['CODEDEPLOY_DEPLOYMENT_ID', 'CODEDEPLOY_OUTCOME'] as const;
+/** The variables a deploy action exports: the stack's outputs, its name and its traffic shift. */
+export const DEPLOY_VARIABLES = [...NOTES_STACK_OUTPUTS, 'STACK_NAME', ...SHIFT_VARIABLES] as const;
 
 /** The Source artifact is a CodeBuild clone reference; every step checks out the same commit. */
 const SOURCE_DIR = '$CODEBUILD_SRC_DIR';
@@ -193,53 +196,105 @@ export interface DeployProjectProps extends CommonProps {
   readonly target: DeployTarget;
 }
 
+export interface NotesDeployProjectProps extends DeployProjectProps {
+  /** The pipeline whose executions run this step (its stage rollback deploys all at once). */
+  readonly pipelineName: string;
+}
+
+/** The action variable a deploy step reads its execution id from (`#{codepipeline.PipelineExecutionId}`). */
+export const PIPELINE_EXECUTION_ID = 'PIPELINE_EXECUTION_ID';
+
+/** Sets DEPLOY_MODE: `rollback` in a stage rollback, else `release` (`scripts/deploy-mode.ts`). */
+function deployModeCommand(pipelineName: string): string {
+  return `DEPLOY_MODE="$(npx tsx lib/release/scripts/deploy-mode.ts --pipeline ${pipelineName} --execution "$${PIPELINE_EXECUTION_ID}")"`;
+}
+
+/** Sets DEPLOY_PARAMETERS: the stack's DeploymentConfig for `mode` when its template declares one. */
+function deployParametersCommand(stackName: string, mode: string): string {
+  return `DEPLOY_PARAMETERS="$(node lib/release/rollback-kit/deploy-parameters.js "${ASSEMBLY_DIR}" ${stackName} ${mode})"`;
+}
+
+/** `cdk deploy` of the stack from the release's cloud assembly, with DEPLOY_PARAMETERS. */
+function cdkDeploy(stackName: string, options: string): string {
+  return `npx cdk deploy --app "${ASSEMBLY_DIR}" ${stackName} --exclusively --require-approval never ${options} $DEPLOY_PARAMETERS`;
+}
+
+/** After a deploy wrote `.pipeline/outputs.json`: export the stack's outputs and its CodeDeploy shift. */
+function exportOutputsAndShift(stackName: string, target: DeployTarget): string[] {
+  return [
+    `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${stackName} --out .pipeline/outputs.env`,
+    '. ./.pipeline/outputs.env',
+    `npx tsx lib/release/scripts/shift-outcome.ts --outputs .pipeline/outputs.json --stack ${stackName} --since "$DEPLOY_STARTED" --region ${target.region} --role-arn "$LOOKUP_ROLE_ARN" --out .pipeline/shift.env`,
+    '. ./.pipeline/shift.env',
+  ];
+}
+
+/** What every notes-stack deploy step may do beyond the bootstrap roles: read the shift, read its own executions. */
+function allowDeployStepReads(p: codebuild.PipelineProject, props: NotesDeployProjectProps): void {
+  p.addToRolePolicy(
+    new iam.PolicyStatement({ sid: 'AssumeCdkLookupRoleToReadTheShift', actions: ['sts:AssumeRole'], resources: [lookupRoleArn(props.target)] }),
+  );
+  p.addToRolePolicy(
+    new iam.PolicyStatement({
+      sid: 'ReadOwnPipelineExecutions',
+      actions: ['codepipeline:GetPipelineExecution'],
+      resources: [Stack.of(p).formatArn({ service: 'codepipeline', resource: props.pipelineName })],
+    }),
+  );
+}
+
 /**
  * Deploys one stack from the cloud assembly (`cdk deploy --app <assembly>`) through the CDK
- * bootstrap roles, and exports the stack's outputs as variables. Its role may assume the target's
- * deploy and file-publishing roles and nothing else.
+ * bootstrap roles, after printing its plan (`cdk diff`) in the build log, and exports the stack's
+ * outputs and its traffic shift as variables. The stack's DeploymentConfig parameter is passed
+ * explicitly: the environment's strategy in a release, all at once when the execution is the
+ * stage's rollback (`scripts/deploy-mode.ts`, `rollback-kit/deploy-parameters.js`). Its role may
+ * assume the target's deploy, file-publishing and lookup roles and read its own pipeline's
+ * executions, nothing else. Pre-production only: prod executes its reviewed plan instead.
  */
-export function deployProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
-  return assemblyStepProject(scope, id, props, {
+export function deployProject(scope: Construct, id: string, props: NotesDeployProjectProps): codebuild.PipelineProject {
+  const p = assemblyStepProject(scope, id, props, {
     description: `Deploys ${props.stackName} from the release's cloud assembly`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
+    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(props.target) } },
     commands: [
+      'DEPLOY_STARTED="$(date +%s)"',
+      deployModeCommand(props.pipelineName),
+      deployParametersCommand(props.stackName, '"$DEPLOY_MODE"'),
       // No approval guards a pre-production deploy; its plan is printed in the build log first.
-      `npx cdk diff --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively`,
-      `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json`,
-      `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env`,
-      '. ./.pipeline/outputs.env',
+      `npx cdk diff --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively $DEPLOY_PARAMETERS`,
+      cdkDeploy(props.stackName, '--outputs-file .pipeline/outputs.json'),
+      ...exportOutputsAndShift(props.stackName, props.target),
     ],
   });
+  allowDeployStepReads(p, props);
+  return p;
 }
 
 /** The variables the Plan action exports (`lib/release/scripts/render-plan.ts`). */
 export const PLAN_VARIABLES = ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] as const;
 /** The prod change set of one execution: `notes-plan-<pipeline execution id>`, so it can be found again. */
-export const PLAN_CHANGE_SET = 'notes-plan-$EXECUTION_ID';
-
-export interface PlanProjectProps extends DeployProjectProps {
-  /** The pipeline whose executions name the change sets. */
-  readonly pipelineName: string;
-}
+export const PLAN_CHANGE_SET = `notes-plan-$${PIPELINE_EXECUTION_ID}`;
 
 /**
  * The Plan step, before the approval: prepares the prod change set from the release's cloud
  * assembly without executing it (`cdk deploy --no-execute --force`: assets are published, and a
- * change set is made even when nothing changes, so "no changes" is CloudFormation's word), then
- * `scripts/render-plan.ts` renders it, applies the stateful-change guard to it (unless
- * ALLOW_STATEFUL_CHANGE is `true`) and exports its summary, hash and links. Its output artifact is
- * the plan (`plan.md`, `plan.json`). Same role as a deploy.
+ * change set is made even when nothing changes, so "no changes" is CloudFormation's word), with
+ * the environment's DeploymentConfig, then `scripts/render-plan.ts` renders it, applies the
+ * stateful-change guard to it (unless ALLOW_STATEFUL_CHANGE is `true`) and exports its summary,
+ * hash and links. Its output artifact is the plan (`plan.md`, `plan.json`). Same role as a deploy.
  */
-export function planProject(scope: Construct, id: string, props: PlanProjectProps): codebuild.PipelineProject {
+export function planProject(scope: Construct, id: string, props: NotesDeployProjectProps): codebuild.PipelineProject {
   return assemblyStepProject(scope, id, props, {
     description: `Plans ${props.stackName}: prepares and renders the change set the approver reviews`,
     target: props.target,
     exportedVariables: PLAN_VARIABLES,
-    environmentVariables: { ALLOW_STATEFUL_CHANGE: { value: 'false' }, EXECUTION_ID: { value: 'unset' } },
+    environmentVariables: { ALLOW_STATEFUL_CHANGE: { value: 'false' }, [PIPELINE_EXECUTION_ID]: { value: '' } },
     commands: [
       `CHANGE_SET="${PLAN_CHANGE_SET}"`,
-      `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --no-execute --force --change-set-name "$CHANGE_SET"`,
+      deployParametersCommand(props.stackName, 'release'),
+      cdkDeploy(props.stackName, '--no-execute --force --change-set-name "$CHANGE_SET"'),
       `npx tsx lib/release/scripts/render-plan.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --assembly "${ASSEMBLY_DIR}" --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE" --out-dir .pipeline/plan`,
       '. ./.pipeline/plan/plan.env',
     ],
@@ -251,33 +306,28 @@ export function planProject(scope: Construct, id: string, props: PlanProjectProp
  * Prod's deploy: executes this execution's reviewed change set by name and waits
  * (`scripts/execute-change-set.ts`); it never prepares a change set of its own. In a stage
  * rollback (CodePipeline re-running the stage with the previous release's artifacts) there is no
- * plan of this execution: it deploys that earlier, already released assembly directly.
+ * plan of this execution: it deploys that earlier, already released assembly directly, all at once.
+ * Then, like every deploy, it exports the stack's outputs and its traffic shift.
  */
-export function prodDeployProject(scope: Construct, id: string, props: PlanProjectProps): codebuild.PipelineProject {
+export function prodDeployProject(scope: Construct, id: string, props: NotesDeployProjectProps): codebuild.PipelineProject {
   const p = assemblyStepProject(scope, id, props, {
     description: `Deploys ${props.stackName} by executing the reviewed change set`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
-    environmentVariables: { EXECUTION_ID: { value: 'unset' } },
+    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(props.target) } },
     commands: [
-      `KIND="$(npx tsx lib/release/scripts/execution-kind.ts --pipeline ${props.pipelineName} --execution-id "$EXECUTION_ID" --region ${Stack.of(scope).region})"`,
-      'if [ "$KIND" = ROLLBACK ]; then ' +
-        'echo "stage rollback: deploying the assembly of the previous release (planned and approved when it was released)"; ' +
-        `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --outputs-file .pipeline/outputs.json && ` +
-        `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${props.stackName} --out .pipeline/outputs.env; ` +
+      'DEPLOY_STARTED="$(date +%s)"',
+      deployModeCommand(props.pipelineName),
+      'if [ "$DEPLOY_MODE" = rollback ]; then ' +
+        'echo "stage rollback: deploying the assembly of the previous release (planned and approved when it was released), all at once"; ' +
+        `${deployParametersCommand(props.stackName, 'rollback')} && ${cdkDeploy(props.stackName, '--outputs-file .pipeline/outputs.json')}; ` +
         'else ' +
-        `npx tsx lib/release/scripts/execute-change-set.ts --stack ${props.stackName} --change-set "${PLAN_CHANGE_SET}" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --out .pipeline/outputs.env; ` +
+        `npx tsx lib/release/scripts/execute-change-set.ts --stack ${props.stackName} --change-set "${PLAN_CHANGE_SET}" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --outputs-file .pipeline/outputs.json; ` +
         'fi',
-      '. ./.pipeline/outputs.env',
+      ...exportOutputsAndShift(props.stackName, props.target),
     ],
   });
-  p.addToRolePolicy(
-    new iam.PolicyStatement({
-      sid: 'ReadOwnExecutionKind',
-      actions: ['codepipeline:GetPipelineExecution'],
-      resources: [Stack.of(scope).formatArn({ service: 'codepipeline', resource: props.pipelineName })],
-    }),
-  );
+  allowDeployStepReads(p, props);
   return p;
 }
 

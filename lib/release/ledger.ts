@@ -50,6 +50,8 @@ export interface ReleaseRecord {
   planSha256?: string;
   /** When the commits of this release were made (absent on records written before #14). */
   commitTimes?: CommitTimes;
+  /** Each deploy stage's CodeDeploy shift of the live alias (#13); absent in records from before it. */
+  trafficShifts?: TrafficShiftRecord[];
 }
 
 /**
@@ -88,6 +90,16 @@ export interface FailedAttemptRecord {
   rollback: { executionId: string; outcome: 'SUCCEEDED' | 'FAILED'; finishedAt: string } | null;
   recordedAt: string;
   commitTimes?: CommitTimes;
+}
+
+/** One environment's CodeDeploy deployment of the live alias, as its deploy step exported it. */
+export interface TrafficShiftRecord {
+  /** The pipeline stage that deployed (`Dev`, `Prod`). */
+  stage: string;
+  /** `d-XXXXXXXXX`, or `none` when the alias did not move. */
+  deploymentId: string;
+  /** CodeDeploy's status (`Succeeded`...), `NONE` or `UNKNOWN`. */
+  outcome: string;
 }
 
 export interface RollbackRecord {

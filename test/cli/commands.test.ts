@@ -16,7 +16,8 @@ import { ROLLBACK_PIPELINE_NAME } from '../../lib/pipeline/rollback-pipeline';
 import { ReleaseLedger } from '../../lib/release/ledger';
 import { RunningDynalite, startDynalite } from '../support/dynalite';
 import { newLedger, rollbackRecord, threeReleases } from '../support/ledger';
-import { awsError, cli, cloudformation, pipeline, pipelineCalls, resetMocks, sts } from './support';
+import { GetAliasCommand } from '@aws-sdk/client-lambda';
+import { awsError, cli, cloudformation, lambda, pipeline, pipelineCalls, resetMocks, sts } from './support';
 
 let db: RunningDynalite;
 let ledger: ReleaseLedger;
@@ -155,6 +156,63 @@ describe('status', () => {
 
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/\/health: unknown \(/);
+  });
+
+  describe('the live alias', () => {
+    const withFunctionOutput = () =>
+      cloudformation.on(DescribeStacksCommand, { StackName: 'NotesStack-prod' }).resolves({
+        Stacks: [
+          {
+            StackName: 'NotesStack-prod',
+            CreationTime: new Date(),
+            StackStatus: 'UPDATE_IN_PROGRESS',
+            Outputs: [
+              { OutputKey: 'ApiUrl', OutputValue: healthUrl },
+              { OutputKey: 'ApiFunctionName', OutputValue: 'notes-prod-api' },
+            ],
+          },
+        ],
+      });
+
+    test('shows the version the live alias serves when no shift is in progress', async () => {
+      withFunctionOutput();
+      lambda.on(GetAliasCommand, { FunctionName: 'notes-prod-api', Name: 'live' }).resolves({ Name: 'live', FunctionVersion: '41' });
+
+      const run = await cli(['status'], db, table);
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('alias:   version 41 (notes-prod-api:live), no traffic shift in progress');
+    });
+
+    test('shows a canary in progress: both versions with their weights (text and --json)', async () => {
+      withFunctionOutput();
+      lambda.on(GetAliasCommand).resolves({ Name: 'live', FunctionVersion: '41', RoutingConfig: { AdditionalVersionWeights: { '42': 0.1 } } });
+
+      const text = await cli(['status'], db, table);
+      const json = await cli(['status', '--json'], db, table);
+
+      expect(text.stdout).toContain('alias:   SHIFTING (notes-prod-api:live): version 41 90%, version 42 10%');
+      expect(JSON.parse(json.stdout).prod.alias).toEqual({
+        functionName: 'notes-prod-api',
+        version: '41',
+        shifting: [
+          { version: '41', weight: 0.9 },
+          { version: '42', weight: 0.1 },
+        ],
+      });
+      expect(lambda.commandCalls(GetAliasCommand).map((c) => c.args[0].input)).toEqual([
+        { FunctionName: 'notes-prod-api', Name: 'live' },
+        { FunctionName: 'notes-prod-api', Name: 'live' },
+      ]);
+    });
+
+    test('a stack from before traffic shifting has no live alias: said, not fatal, and Lambda is not asked', async () => {
+      const run = await cli(['status'], db, table);
+
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain('alias:   unknown (stack NotesStack-prod has no ApiFunctionName output (deployed before traffic shifting: no live alias))');
+      expect(lambda.commandCalls(GetAliasCommand)).toHaveLength(0);
+    });
   });
 
   test('a pipeline that does not exist: the others are shown, exit 3 names it', async () => {

@@ -4,6 +4,7 @@
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -15,6 +16,7 @@ import { repoConfig } from '../infra/fixture';
 export const pipeline = mockClient(CodePipelineClient);
 export const sts = mockClient(STSClient);
 export const cloudformation = mockClient(CloudFormationClient);
+export const lambda = mockClient(LambdaClient);
 export const s3 = mockClient(S3Client);
 export const OPERATOR = 'arn:aws:sts::123456789012:assumed-role/release-operator/carol';
 
@@ -45,6 +47,7 @@ export function resetMocks(): void {
   pipeline.reset();
   sts.reset();
   cloudformation.reset();
+  lambda.reset();
   s3.reset();
   sts.on(GetCallerIdentityCommand).resolves({ Arn: OPERATOR, Account: '123456789012', UserId: 'AROAEXAMPLE:carol' });
 }

@@ -28,6 +28,7 @@ interface StageDecl {
   OnSuccess?: Json;
 }
 interface Statement {
+  Sid?: string;
   Effect: string;
   Action: string | string[];
   Resource: unknown;
@@ -168,7 +169,7 @@ describe('release pipeline structure', () => {
     const source = resources[logicalIdOf(stack.releasePipeline.deployProjects.dev)].Properties.Source as Json;
     const spec = JSON.parse(String(source.BuildSpec));
     expect(spec.phases.build.commands).toContain(
-      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev --exclusively --require-approval never --outputs-file .pipeline/outputs.json',
+      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev --exclusively --require-approval never --outputs-file .pipeline/outputs.json $DEPLOY_PARAMETERS',
     );
     expect(spec.env['exported-variables']).toEqual(expect.arrayContaining(['ApiUrl', 'TableName', 'SmokeTestFunctionName', 'STACK_NAME']));
   });
@@ -216,13 +217,15 @@ describe('release pipeline structure', () => {
     expect(plan).toMatchObject({ Name: 'Plan', Namespace: 'Plan', ActionTypeId: { Category: 'Build', Provider: 'CodeBuild' } });
     expect(JSON.parse(plan.Configuration!.EnvironmentVariables)).toEqual([
       { name: 'ALLOW_STATEFUL_CHANGE', type: 'PLAINTEXT', value: '#{variables.ALLOW_STATEFUL_CHANGE}' },
-      { name: 'EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
+      { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
     ]);
     const spec = buildCommands(stack.releasePipeline.planProject);
     const commands = spec.phases.build.commands;
-    expect(commands).toContain('CHANGE_SET="notes-plan-$EXECUTION_ID"');
+    expect(commands).toContain('CHANGE_SET="notes-plan-$PIPELINE_EXECUTION_ID"');
+    // The change set carries the environment's traffic-shifting strategy (#13).
+    expect(commands).toContain('DEPLOY_PARAMETERS="$(node lib/release/rollback-kit/deploy-parameters.js "$CODEBUILD_SRC_DIR_Assembly" NotesStack-prod release)"');
     expect(commands.find((c) => c.startsWith('npx cdk deploy'))).toBe(
-      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-prod --exclusively --require-approval never --no-execute --force --change-set-name "$CHANGE_SET"',
+      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-prod --exclusively --require-approval never --no-execute --force --change-set-name "$CHANGE_SET" $DEPLOY_PARAMETERS',
     );
     expect(commands.find((c) => c.includes('render-plan.ts'))).toContain('--allow "$ALLOW_STATEFUL_CHANGE"');
     expect(spec.artifacts).toEqual({ 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] });
@@ -237,12 +240,12 @@ describe('release pipeline structure', () => {
 
   test('prod executes that change set by name and never prepares one of its own', () => {
     const deploy = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'Deploy')!;
-    expect(JSON.parse(deploy.Configuration!.EnvironmentVariables)).toEqual([{ name: 'EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' }]);
+    expect(JSON.parse(deploy.Configuration!.EnvironmentVariables)).toEqual([{ name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' }]);
     const commands = buildCommands(stack.releasePipeline.deployProjects.prod).phases.build.commands.join('\n');
-    expect(commands).toContain('execute-change-set.ts --stack NotesStack-prod --change-set "notes-plan-$EXECUTION_ID"');
+    expect(commands).toContain('execute-change-set.ts --stack NotesStack-prod --change-set "notes-plan-$PIPELINE_EXECUTION_ID"');
     // The only direct cdk deploy is the stage rollback's (the previous, released assembly).
     expect(commands.match(/npx cdk deploy/g)).toHaveLength(1);
-    expect(commands).toMatch(/if \[ "\$KIND" = ROLLBACK \]; then [^;]*; npx cdk deploy --app/);
+    expect(commands).toMatch(/if \[ "\$DEPLOY_MODE" = rollback \]; then [^;]*; DEPLOY_PARAMETERS="\$\(node lib\/release\/rollback-kit\/deploy-parameters\.js \S+ NotesStack-prod rollback\)" && npx cdk deploy --app/);
     expect(commands).not.toContain('--no-execute');
     expect(commands).not.toContain('change-set-name');
   });
@@ -334,7 +337,7 @@ describe('least privilege', () => {
     expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
-  test('deploy, plan and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles', () => {
+  test('deploy, plan and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles (deploys also the read-only lookup role)', () => {
     const projects = [
       stack.releasePipeline.deployProjects.dev,
       stack.releasePipeline.deployProjects.prod,
@@ -344,11 +347,16 @@ describe('least privilege', () => {
     ];
     for (const p of projects) {
       const statements = statementsOfRole(roleIdOfProject(p));
-      const assume = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sts:')));
+      const assume = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sts:')) && s.Sid !== 'AssumeCdkLookupRoleToReadTheShift');
       expect(assume).toHaveLength(1);
       expect(assume[0].Action).toBe('sts:AssumeRole');
       expect((assume[0].Resource as unknown[]).map(render)).toEqual([bootstrapRole('deploy'), bootstrapRole('file-publishing')]);
       expect(actionsOf(statements).filter((a) => /^(cloudformation|lambda|dynamodb|iam):/.test(a))).toEqual([]);
+    }
+    const deploys = [stack.releasePipeline.deployProjects.dev, stack.releasePipeline.deployProjects.prod, stack.hotfixPipeline.deployProjects.prod];
+    for (const p of [...projects]) {
+      const lookup = statementsOfRole(roleIdOfProject(p)).filter((s) => s.Sid === 'AssumeCdkLookupRoleToReadTheShift');
+      expect(lookup.map((s) => render(s.Resource))).toEqual(deploys.includes(p) ? [bootstrapRole('lookup')] : []);
     }
   });
 

@@ -203,6 +203,35 @@ describe('release recorder', () => {
     expect(pipeline).toHaveReceivedCommandWith(ListActionExecutionsCommand, { pipelineName: 'notes-release', filter: { pipelineExecutionId: EXECUTION } });
   });
 
+  test("records each deploy stage's CodeDeploy deployment id and outcome in the ledger and the release notes", async () => {
+    const deploy = (stageName: string, id: string, outcome: string): ActionExecutionDetail => ({
+      stageName, actionName: 'Deploy', status: 'Succeeded', startTime: new Date('2025-03-01T09:10:00Z'),
+      input: { actionTypeId: { category: 'Build', owner: 'AWS', provider: 'CodeBuild', version: '1' } },
+      output: { outputVariables: { STACK_NAME: `NotesStack-${stageName.toLowerCase()}`, CODEDEPLOY_DEPLOYMENT_ID: id, CODEDEPLOY_OUTCOME: outcome } },
+    });
+    pipeline.on(ListActionExecutionsCommand).resolves({
+      actionExecutionDetails: [EXECUTION_HISTORY[0], deploy('Dev', 'd-DEV0000001', 'Succeeded'), ...EXECUTION_HISTORY.slice(1, 3), deploy('Prod', 'd-PROD000002', 'Succeeded'), EXECUTION_HISTORY[3]],
+    });
+
+    await handler(jobEvent());
+
+    expect((await ledger().getRelease('1.3.0'))?.trafficShifts).toEqual([
+      { stage: 'Dev', deploymentId: 'd-DEV0000001', outcome: 'Succeeded' },
+      { stage: 'Prod', deploymentId: 'd-PROD000002', outcome: 'Succeeded' },
+    ]);
+    const notes = notesWritten();
+    expect(notes).toContain('## Traffic shift (CodeDeploy)');
+    expect(notes).toContain('- Prod: deployment d-PROD000002, Succeeded');
+    expect(notes).toContain('- Dev: deployment d-DEV0000001, Succeeded');
+  });
+
+  test('a release whose deploys exported no CodeDeploy deployment (an assembly from before #13) records none, as before', async () => {
+    await handler(jobEvent());
+
+    expect((await ledger().getRelease('1.3.0'))?.trafficShifts).toBeUndefined();
+    expect(notesWritten()).toContain('## Traffic shift (CodeDeploy)\n\n- none recorded');
+  });
+
   test('an approval rejected and then, after a retry, approved: only the approver is named, in the notes and the ledger', async () => {
     const rejected: ActionExecutionDetail = {
       stageName: 'ApproveProd', actionName: 'ApproveRelease', status: 'Failed', startTime: new Date('2025-03-01T09:40:00Z'),

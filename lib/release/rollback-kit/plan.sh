@@ -44,8 +44,12 @@ if [ ! -f "$assembly/manifest.json" ]; then
   exit 1
 fi
 
-echo "rollback: plan: preparing change set $change_set of $STACK_NAME from the cloud assembly of v$TARGET_VERSION"
+# A rollback does not canary: DeploymentConfig=CodeDeployDefault.LambdaAllAtOnce when the archived
+# template declares it (assemblies from before traffic shifting do not, and have no canary).
+parameters="$(node "$kit/deploy-parameters.js" "$assembly" "$STACK_NAME" rollback)"
+read -r -a parameter_args <<< "$parameters"
+echo "rollback: plan: preparing change set $change_set of $STACK_NAME from the cloud assembly of v$TARGET_VERSION ${parameter_args[*]:-}"
 npx --no-install cdk deploy --app "$assembly" "$STACK_NAME" --exclusively --require-approval never --ci \
-  --no-execute --force --change-set-name "$change_set"
+  --no-execute --force --change-set-name "$change_set" "${parameter_args[@]}"
 node "$kit/bin/render-plan.js" --stack "$STACK_NAME" --change-set "$change_set" --region "$TARGET_REGION" \
   --assembly "$assembly" --role-arn "$DEPLOY_ROLE_ARN" --out-dir "$kit/.pipeline/plan"

@@ -10,7 +10,8 @@
  *   state, with CloudFormation's reason) or a timeout.
  *
  *   npx tsx lib/release/scripts/execute-change-set.ts --stack NotesStack-prod --change-set notes-plan-<execution> \
- *     --region eu-west-1 [--role-arn <cdk deploy role>] [--out .pipeline/outputs.env] [--timeout-minutes 60]
+ *     --region eu-west-1 [--role-arn <cdk deploy role>] [--outputs-file .pipeline/outputs.json] [--timeout-minutes 60]
+ * The outputs file has the shape of `cdk deploy --outputs-file` (`{ "<stack>": { "<output>": "<value>" } }`).
  * Exit codes: 0 executed (or nothing to execute), 1 failed, 2 usage or could not read the change set.
  */
 import { mkdirSync, writeFileSync } from 'fs';
@@ -26,8 +27,6 @@ import {
 } from '@aws-sdk/client-cloudformation';
 import { isNoChangeFailure } from '../plan';
 import { arg, cloudFormationClient } from './cloudformation-client';
-import { exportLines } from './release-version';
-import { stackOutputs } from './stack-outputs';
 import { runAsScript } from './run-as-script';
 
 export type ExecuteOutcome = 'executed' | 'no-changes';
@@ -166,10 +165,10 @@ export async function main(argv: string[]): Promise<number> {
   const stackName = arg(argv, 'stack');
   const changeSetName = arg(argv, 'change-set');
   const region = arg(argv, 'region') ?? process.env.AWS_REGION;
-  const out = arg(argv, 'out');
+  const out = arg(argv, 'outputs-file');
   const timeoutMinutes = Number(arg(argv, 'timeout-minutes') ?? '60');
   if (!stackName || !changeSetName || !region || !Number.isFinite(timeoutMinutes) || timeoutMinutes <= 0) {
-    console.error('usage: execute-change-set --stack NAME --change-set NAME --region REGION [--role-arn ARN] [--out FILE] [--timeout-minutes N]');
+    console.error('usage: execute-change-set --stack NAME --change-set NAME --region REGION [--role-arn ARN] [--outputs-file FILE] [--timeout-minutes N]');
     return 2;
   }
   try {
@@ -177,10 +176,9 @@ export async function main(argv: string[]): Promise<number> {
     const result = await executeChangeSet(cfn, { stackName, changeSetName, timeoutMs: timeoutMinutes * 60_000 });
     console.log(`execute plan: ${result.message}`);
     if (out) {
-      // The same outputs, checked the same way, as a `cdk deploy` step exports.
-      const outputs = stackOutputs({ [stackName]: result.outputs }, stackName);
+      // As `cdk deploy --outputs-file` writes it, so the step exports and checks them the same way.
       mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, exportLines({ ...outputs, STACK_NAME: stackName }));
+      writeFileSync(out, JSON.stringify({ [stackName]: result.outputs }, null, 2) + '\n');
     }
     return 0;
   } catch (err) {
