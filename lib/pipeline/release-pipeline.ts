@@ -84,6 +84,8 @@ export class ReleasePipeline extends Construct {
   /** Deploy projects by environment name (their roles may assume only the bootstrap roles). */
   readonly deployProjects: Record<string, codebuild.PipelineProject> = {};
   readonly buildProject: codebuild.PipelineProject;
+  /** The Source action's role (reads the repository through the CodeConnections connection). */
+  readonly sourceActionRole: iam.Role;
   readonly selfUpdateProject?: codebuild.PipelineProject;
   readonly statefulGuardProject: codebuild.PipelineProject;
   readonly backupCheck: BackupCheckStep;
@@ -265,6 +267,11 @@ export class ReleasePipeline extends Construct {
     this.pipelineName = props.pipelineName;
     this.pipelineArn = Arn.format({ service: 'codepipeline', resource: props.pipelineName }, stack);
 
+    // CDK's source action grants only codestar-connections:UseConnection; IAM matches an action's
+    // service prefix to the resource's, so an arn:aws:codeconnections: connection needs the new one.
+    this.sourceActionRole = actionRole(this.pipeline, STAGE.source, sourceAction.actionProperties.actionName);
+    this.sourceActionRole.addToPrincipalPolicy(useConnectionStatement(connectionArn, 'ReadSourceThroughCodeConnections'));
+
     // A release that stops must not stop silently: every failed execution e-mails the approvers and
     // the ops owners with the pipeline, the execution and where to read which check failed.
     this.failureTopic = new sns.Topic(this, 'FailureTopic', {
@@ -354,15 +361,27 @@ function smokeTestFunction(scope: Construct, env: EnvironmentConfig, config: App
   return lambda.Function.fromFunctionAttributes(scope, id, { functionArn: arn, sameEnvironment: true });
 }
 
+/**
+ * UseConnection under both IAM prefixes of the service: connections made since the 2024 rename have
+ * `arn:aws:codeconnections:` ARNs, older ones `arn:aws:codestar-connections:`, and IAM requires the
+ * action's prefix to match the resource's (https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html).
+ */
+function useConnectionStatement(connectionArn: string, sid: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'],
+    resources: [connectionArn],
+  });
+}
+
 /** Lets CodeBuild clone through the connection under both of its IAM prefixes. */
 function allowCodeConnections(connectionArn: string, projects: codebuild.PipelineProject[]): void {
-  for (const p of projects) {
-    p.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloneThroughCodeConnections',
-        actions: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'],
-        resources: [connectionArn],
-      }),
-    );
-  }
+  for (const p of projects) p.addToRolePolicy(useConnectionStatement(connectionArn, 'CloneThroughCodeConnections'));
+}
+
+/** The role CDK generated for one action of a pipeline (`<stage>/<action>/CodePipelineActionRole`). */
+function actionRole(pipeline: codepipeline.Pipeline, stageName: string, actionName: string): iam.Role {
+  const role = pipeline.node.tryFindChild(stageName)?.node.tryFindChild(actionName)?.node.tryFindChild('CodePipelineActionRole');
+  if (!(role instanceof iam.Role)) throw new Error(`pipeline ${pipeline.node.path} has no generated role for action ${stageName}/${actionName}`);
+  return role;
 }

@@ -320,6 +320,20 @@ describe('least privilege', () => {
     ]);
   });
 
+  test.each(['notes-release', 'notes-hotfix'])('the Source action role of %s may use the connection under the prefix of its ARN (codeconnections)', (name) => {
+    // Arrange: the connection ARN from cdk.json is an arn:aws:codeconnections: one
+    const connectionArn = built.config.pipeline.source.connectionArn;
+    expect(connectionArn.split(':')[2]).toBe('codeconnections');
+
+    // Act
+    const statements = statementsOfRole(actionRoleId(name, 'Source', 'Source'));
+    const use = (action: string) => statements.filter((st) => actionsOf([st]).includes(action)).map((st) => st.Resource);
+
+    // Assert: IAM matches the action's service prefix to the resource's, so the new prefix must be granted
+    expect(use('codeconnections:UseConnection')).toEqual([connectionArn]);
+    expect(use('codestar-connections:UseConnection')).toContainEqual(connectionArn);
+  });
+
   test('no role allows a wildcard action', () => {
     const all = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
