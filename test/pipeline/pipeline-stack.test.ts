@@ -334,6 +334,27 @@ describe('least privilege', () => {
     expect(use('codestar-connections:UseConnection')).toContainEqual(connectionArn);
   });
 
+  test('a custom bootstrap qualifier (cdk.json @aws-cdk/core:bootstrapQualifier) reaches every assume-role grant and the guard script', () => {
+    // Arrange
+    const custom = buildTestApp({ context: { '@aws-cdk/core:bootstrapQualifier': 'notes0001' } });
+    const customTemplate = Template.fromStack(custom.built.pipelineStack).toJSON() as { Resources: Record<string, CfnResource> };
+
+    // Act
+    const assumed = Object.values(customTemplate.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+      .filter((st) => actionsOf([st]).includes('sts:AssumeRole'))
+      .flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map(render));
+    const guardSpec = JSON.stringify((customTemplate.Resources[custom.built.pipelineStack.getLogicalId(custom.built.pipelineStack.releasePipeline.statefulGuardProject.node.defaultChild as never)].Properties.Source as Json).BuildSpec);
+
+    // Assert: release, hotfix and rollback deploy roles all name the custom qualifier, none the default
+    expect(assumed.filter((arn) => arn.includes(':role/cdk-'))).toHaveLength(assumed.filter((arn) => arn.includes('cdk-notes0001-')).length);
+    expect(assumed.filter((arn) => arn.includes('cdk-notes0001-deploy-role-')).length).toBeGreaterThanOrEqual(5);
+    expect(JSON.stringify(customTemplate)).not.toContain('hnb659fds');
+    expect(guardSpec).toContain('stateful-guard.ts --stack NotesStack-prod');
+    expect(guardSpec).toContain(':role/cdk-notes0001-deploy-role-');
+  });
+
   test('no role allows a wildcard action', () => {
     const all = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
