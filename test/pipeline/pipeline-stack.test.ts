@@ -363,6 +363,72 @@ describe('least privilege', () => {
   });
 });
 
+describe('artifact encryption: every reader of an artifact may decrypt it', () => {
+  const keyArn = () => ({ 'Fn::GetAtt': [logicalIdOf(stack.pipelineKey), 'Arn'] });
+  const bucketArn = () => ({ 'Fn::GetAtt': [logicalIdOf(stack.artifactBucket), 'Arn'] });
+  const roleIdOf = (arn: unknown) => (arn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  const covers = (granted: string, action: string) =>
+    granted === action || (granted.endsWith('*') && action.startsWith(granted.slice(0, -1)));
+  /** Whether one of the role's statements allows `action` on exactly `resource`. */
+  function allows(roleId: string, action: string, resource: unknown): boolean {
+    const wanted = JSON.stringify(resource);
+    return statementsOfRole(roleId).some((st) => {
+      if (st.Effect !== 'Allow' || !actionsOf([st]).some((a) => covers(a, action))) return false;
+      const list = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
+      return list.some((r) => JSON.stringify(r) === wanted);
+    });
+  }
+  /** Who reads (and who writes) each artifact: the role CodeBuild runs as, or the action's role (a Lambda reads through its artifactCredentials). */
+  function artifactUsers(pipeline: string): { who: string; roleId: string; reads: boolean; writes: boolean }[] {
+    const p = pipelineNamed(pipeline);
+    const users = [{ who: `${pipeline} pipeline role`, roleId: roleIdOf(p.RoleArn), reads: true, writes: true }];
+    for (const st of p.Stages as (StageDecl & { Actions: (Action & { InputArtifacts?: unknown[]; OutputArtifacts?: unknown[] })[] })[]) {
+      for (const a of st.Actions) {
+        const reads = (a.InputArtifacts ?? []).length > 0;
+        const writes = (a.OutputArtifacts ?? []).length > 0;
+        if (!reads && !writes) continue;
+        const roleId =
+          a.ActionTypeId.Provider === 'CodeBuild'
+            ? roleIdOf(resources[(a.Configuration!.ProjectName as unknown as { Ref: string }).Ref].Properties.ServiceRole)
+            : roleIdOf(a.RoleArn);
+        users.push({ who: `${pipeline} ${st.Name}/${a.Name} (${a.ActionTypeId.Provider})`, roleId, reads, writes });
+      }
+    }
+    return users;
+  }
+
+  test('the artifact bucket is encrypted with the pipeline key, with an S3 bucket key', () => {
+    expect(resources[logicalIdOf(stack.artifactBucket)].Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn() } }],
+    });
+  });
+
+  test.each(['notes-release', 'notes-hotfix', 'notes-rollback'])('the artifact store of %s names the pipeline key', (name) => {
+    expect(pipelineNamed(name).ArtifactStore).toEqual({ Type: 'S3', Location: { Ref: logicalIdOf(stack.artifactBucket) }, EncryptionKey: { Type: 'KMS', Id: keyArn() } });
+  });
+
+  test.each(['notes-release', 'notes-hotfix', 'notes-rollback'])('in %s, every role that reads an artifact may get it and kms:Decrypt it; every writer may encrypt', (name) => {
+    // Arrange
+    const users = artifactUsers(name);
+    expect(users.filter((u) => u.reads).length).toBeGreaterThanOrEqual(name === 'notes-rollback' ? 2 : 6);
+
+    // Act: what each user is missing
+    const missing = users.flatMap((u) => [
+      ...(u.reads && !allows(u.roleId, 's3:GetObject', { 'Fn::Join': ['', [bucketArn(), '/*']] }) ? [`${u.who}: s3:GetObject on the artifact bucket`] : []),
+      ...(u.reads && !allows(u.roleId, 'kms:Decrypt', keyArn()) ? [`${u.who}: kms:Decrypt on PipelineKey`] : []),
+      ...(u.writes && !allows(u.roleId, 'kms:GenerateDataKey', keyArn()) ? [`${u.who}: kms:GenerateDataKey on PipelineKey`] : []),
+    ]);
+
+    // Assert
+    expect(missing).toEqual([]);
+  });
+
+  test('the release recorder, which reads the cloud assembly after prod is deployed, is among the readers', () => {
+    const readers = artifactUsers('notes-release').filter((u) => u.reads).map((u) => u.who);
+    expect(readers).toEqual(expect.arrayContaining(['notes-release Release/RecordRelease (Lambda)', 'notes-release Prod/Deploy (CodeBuild)']));
+  });
+});
+
 describe('archive bucket and ledger table', () => {
   test('the archive bucket is versioned, encrypted, private, SSL-only and logged', () => {
     const bucket = resources[logicalIdOf(stack.archiveBucket)].Properties;
