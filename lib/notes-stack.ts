@@ -83,7 +83,7 @@ export class NotesStack extends Stack {
     output('TableName', this.table.table.tableName, 'DynamoDB notes table');
     output('SmokeClientId', this.auth.smokeClient.userPoolClientId, 'App client the smoke test signs in with (admin auth only)');
     output('SmokeTestFunctionName', smokeTest.function.functionName, 'Lambda the release pipeline invokes to smoke-test this environment');
-    output('ServiceHealthAlarmName', this.observability.serviceHealth.alarmName, 'Composite alarm the release pipeline watches after a deploy');
+    output('ServiceHealthAlarmName', this.observability.serviceHealth.alarmName, 'Composite of the metric alarms the release pipeline watches after a deploy');
     output('SmokeUserSecretName', smokeUser.secret.secretName, 'Secrets Manager secret with the smoke user credentials');
     output('AlarmTopicArn', this.observability.topic.topicArn, 'SNS topic that receives the service-health alarm');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard of the service');

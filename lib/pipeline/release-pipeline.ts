@@ -1,7 +1,7 @@
 /**
  * The release pipeline, built from the environments list: Source -> Build -> one stage per
  * pre-production environment (deploy + smoke test) -> ApproveProd -> Prod (backups check,
- * stateful-change guard, deploy, smoke test; rolls back on failure or on the service-health alarm)
+ * stateful-change guard, deploy, smoke test; rolls back on failure or on a service-health alarm)
  * -> Release (tag, notes, archive, ledger). The hotfix pipeline is a second instance with its own
  * trigger branches, a lighter build and two approvals.
  *
@@ -24,11 +24,23 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
+import { SERVICE_HEALTH_METRIC_ALARMS, serviceHealthMetricAlarmNames } from '../constructs/observability';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
 import { BuildKind, buildProject, deployProject, selfUpdateProject, statefulGuardProject } from './steps';
+
+/** Rules one stage condition may hold (CodePipeline API Condition.rules: 1 to 5 items). */
+export const MAX_RULES_PER_CONDITION = 5;
+
+/** `api-5xx-rate` -> `Api5xxRate` (rule names are letters, digits and a few signs). */
+function ruleSuffix(alarmSuffix: string): string {
+  return alarmSuffix
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
 
 /** The pipeline variable that lets one execution replace or remove a table or user pool. */
 export const ALLOW_STATEFUL_CHANGE = 'ALLOW_STATEFUL_CHANGE';
@@ -67,7 +79,7 @@ export interface ReleasePipelineProps {
   readonly archiveBucket: s3.IBucket;
   readonly artifactBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
-  /** Minutes the prod stage watches the service-health alarm after the smoke test (default 10). */
+  /** Minutes the prod stage watches the service-health metric alarms after the smoke test (default 10). */
   readonly alarmWatchMinutes?: number;
 }
 
@@ -222,19 +234,28 @@ export class ReleasePipeline extends Construct {
       runOrder: 1,
     });
     const prodSteps = deployAndSmoke(prod, 2);
-    const alarmName = `${resourcePrefix(config, prod)}-service-health`;
-    const healthRule = new codepipeline.Rule({
-      name: `${prodStage}ServiceHealth`,
-      provider: 'CloudWatchAlarm',
-      version: '1',
-      region: prod.region,
-      configuration: { AlarmName: alarmName, AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
-    });
+    // One CloudWatchAlarm rule per metric alarm of the service-health composite: the rule reads a
+    // metric alarm (DescribeAlarms returns composites only when asked), and any failing rule fails
+    // the condition, so the stage rolls back when any one of them is in ALARM (see the decision log).
+    const alarmNames = serviceHealthMetricAlarmNames(resourcePrefix(config, prod));
+    if (alarmNames.length > MAX_RULES_PER_CONDITION) {
+      throw new Error(`the prod stage can watch at most ${MAX_RULES_PER_CONDITION} alarms in one condition (CodePipeline's limit), got ${alarmNames.length}`);
+    }
+    const healthRules = SERVICE_HEALTH_METRIC_ALARMS.map(
+      (suffix, i) =>
+        new codepipeline.Rule({
+          name: `${prodStage}${ruleSuffix(suffix)}`,
+          provider: 'CloudWatchAlarm',
+          version: '1',
+          region: prod.region,
+          configuration: { AlarmName: alarmNames[i], AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
+        }),
+    );
     stages.push({
       stageName: prodStage,
       actions: [this.backupCheck.action(1), guard, ...prodSteps.actions],
       onFailure: { result: codepipeline.Result.ROLLBACK },
-      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: [healthRule] }] },
+      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] },
     });
 
     // --- Release ----------------------------------------------------------------------------
@@ -301,12 +322,14 @@ export class ReleasePipeline extends Construct {
       }),
     });
 
-    // The CloudWatchAlarm rule runs as the pipeline role: it may read that one alarm.
+    // The CloudWatchAlarm rules run as the pipeline role: it may read those alarms and no other.
     this.pipeline.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'WatchProdServiceHealthAlarm',
+        sid: 'WatchProdServiceHealthAlarms',
         actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
-        resources: [Arn.format({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, region: prod.region, account: prod.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack)],
+        resources: alarmNames.map((name) =>
+          Arn.format({ service: 'cloudwatch', resource: 'alarm', resourceName: name, region: prod.region, account: prod.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack),
+        ),
       }),
     );
 

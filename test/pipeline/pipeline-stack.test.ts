@@ -78,6 +78,10 @@ function evaluate(value: unknown): string {
   throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
 }
 
+/** An ARN with its Fn::Join flattened, intrinsics shown as JSON. */
+const render = (r: unknown): string =>
+  typeof r === 'string' ? r : (r as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'] ? (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('') : JSON.stringify(r);
+
 describe('release pipeline structure', () => {
   test('is a V2 pipeline in QUEUED mode named notes-release', () => {
     expect(pipelineNamed('notes-release')).toMatchObject({ PipelineType: 'V2', ExecutionMode: 'QUEUED' });
@@ -188,25 +192,52 @@ describe('release pipeline structure', () => {
     ]);
   });
 
-  test('prod rolls back on failure and when the service-health alarm fires after the deploy', () => {
+  test('prod rolls back on failure and when a service-health metric alarm fires after the deploy', () => {
     const prod = stage('notes-release', 'Prod');
     expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
+    const rule = (name: string, alarm: string) => ({
+      Name: name,
+      Region: 'eu-west-1',
+      RuleTypeId: { Category: 'Rule', Owner: 'AWS', Provider: 'CloudWatchAlarm', Version: '1' },
+      Configuration: { AlarmName: alarm, AlarmStates: 'ALARM', WaitTime: '10' },
+    });
     expect(prod.OnSuccess).toEqual({
       Conditions: [
         {
           Result: 'ROLLBACK',
           Rules: [
-            {
-              Name: 'ProdServiceHealth',
-              Region: 'eu-west-1',
-              RuleTypeId: { Category: 'Rule', Owner: 'AWS', Provider: 'CloudWatchAlarm', Version: '1' },
-              Configuration: { AlarmName: 'notes-prod-service-health', AlarmStates: 'ALARM', WaitTime: '10' },
-            },
+            rule('ProdApi5xxRate', 'notes-prod-api-5xx-rate'),
+            rule('ProdApiLatencyP99', 'notes-prod-api-latency-p99'),
+            rule('ProdApiLambdaErrors', 'notes-prod-api-lambda-errors'),
+            rule('ProdApiLambdaThrottles', 'notes-prod-api-lambda-throttles'),
+            rule('ProdTableThrottles', 'notes-prod-table-throttles'),
           ],
         },
       ],
     });
     expect(stage('notes-release', 'Dev').OnFailure).toBeUndefined();
+  });
+
+  test('the alarm rules watch exactly the metric alarms NotesStack-prod defines, never a composite alarm, and the pipeline role may read just those', () => {
+    // Arrange: the alarms the prod stack really creates
+    const prodResources = Object.values(buildTestApp().template('prod').toJSON().Resources as Record<string, CfnResource>);
+    const metricAlarms = prodResources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties.AlarmName);
+    const compositeAlarms = prodResources.filter((r) => r.Type === 'AWS::CloudWatch::CompositeAlarm').map((r) => r.Properties.AlarmName);
+
+    // Act
+    const watched = (stage('notes-release', 'Prod').OnSuccess as { Conditions: { Rules: { Configuration: { AlarmName: string } }[] }[] }).Conditions[0].Rules.map(
+      (r) => r.Configuration.AlarmName,
+    );
+    const pipelineRole = (pipelineNamed('notes-release').RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const readable = statementsOfRole(pipelineRole)
+      .filter((st) => actionsOf([st]).includes('cloudwatch:DescribeAlarms'))
+      .flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map(render));
+
+    // Assert
+    expect([...watched].sort()).toEqual([...metricAlarms].sort());
+    expect(watched.filter((name) => compositeAlarms.includes(name))).toEqual([]);
+    expect(watched.length).toBeLessThanOrEqual(5);
+    expect([...readable].sort()).toEqual(watched.map((name) => `arn:aws:cloudwatch:eu-west-1:{"Ref":"AWS::AccountId"}:alarm:${name}`).sort());
   });
 
   test('the release stage records the release from the assembly with parameters that cannot break JSON', () => {
@@ -255,8 +286,6 @@ describe('hotfix pipeline', () => {
 describe('least privilege', () => {
   const bootstrapRole = (kind: string) =>
     `arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-${kind}-role-{"Ref":"AWS::AccountId"}-eu-west-1`;
-  const render = (r: unknown): string =>
-    typeof r === 'string' ? r : (r as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'] ? (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('') : JSON.stringify(r);
 
   test('the build role assumes no role and reads the ledger without writing it', () => {
     const statements = statementsOfRole(roleIdOfProject(stack.releasePipeline.buildProject));
