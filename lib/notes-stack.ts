@@ -1,7 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AppConfig, EnvironmentConfig, ReleaseInfo, resourcePrefix } from './config';
+import { AppConfig, EnvironmentConfig, ownsApiGatewayAccountSettings, ReleaseInfo, resourcePrefix } from './config';
 import { NotesApi } from './constructs/notes-api';
 import { NotesAuth } from './constructs/notes-auth';
 import { NotesTable } from './constructs/notes-table';
@@ -54,6 +54,7 @@ export class NotesStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
       domain: env.domain,
+      ownsAccountSettings: ownsApiGatewayAccountSettings(props.config, env),
     });
     const smokeUser = new SmokeUser(this, 'SmokeUser', { namePrefix: prefix, auth: this.auth, logRetention, logRemovalPolicy: removalPolicy });
     const smokeTest = new SmokeTestFunction(this, 'SmokeTest', {
