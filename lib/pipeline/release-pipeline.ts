@@ -136,7 +136,11 @@ export class ReleasePipeline extends Construct {
 
     // --- Build ----------------------------------------------------------------------------
     const assembly = new codepipeline.Artifact('Assembly');
-    this.buildProject = buildProject(this, 'BuildStep', { ...common, kind: props.buildKind, ledgerTable: props.ledgerTable, owner, repo });
+    // A hotfix build refuses the run CodePipeline starts on creation and manual starts (both build
+    // main); the release pipeline's creation run is its first release (see docs/02-cicd.md).
+    if (props.buildKind === 'hotfix' && props.triggerBranches.length !== 1) throw new Error('a hotfix pipeline has exactly one hotfix branch pattern');
+    const hotfixCheck = props.buildKind === 'hotfix' ? { pipelineName: props.pipelineName, branchPattern: props.triggerBranches[0] } : undefined;
+    this.buildProject = buildProject(this, 'BuildStep', { ...common, kind: props.buildKind, ledgerTable: props.ledgerTable, owner, repo, hotfixCheck });
     const buildAction = new actions.CodeBuildAction({
       actionName: 'Build',
       project: this.buildProject,
@@ -144,6 +148,12 @@ export class ReleasePipeline extends Construct {
       outputs: [assembly],
       variablesNamespace: 'Build',
       runOrder: 1,
+      environmentVariables: hotfixCheck
+        ? {
+            PIPELINE_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' },
+            SOURCE_BRANCH: { value: sourceAction.variables.branchName },
+          }
+        : undefined,
     });
     const version = buildAction.variable('VERSION');
     const commit = buildAction.variable('COMMIT');

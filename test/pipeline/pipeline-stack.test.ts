@@ -271,8 +271,35 @@ describe('hotfix pipeline', () => {
   test('builds with lint and unit tests (no reliability suite) and checks the version as a hotfix', () => {
     const source = resources[logicalIdOf(stack.hotfixPipeline.buildProject)].Properties.Source as Json;
     const commands = JSON.parse(String(source.BuildSpec)).phases.build.commands as string[];
-    expect(commands[0]).toContain('--kind hotfix');
+    expect(commands[1]).toContain('--kind hotfix');
     expect(commands).toEqual(expect.arrayContaining(['npm run lint', 'npx jest --ci --testPathIgnorePatterns test/reliability', 'npm audit --audit-level=high']));
+  });
+
+  test('the build first refuses an execution that is not a push to a hotfix branch (the run on creation, a manual start of main)', () => {
+    // Arrange
+    const source = resources[logicalIdOf(stack.hotfixPipeline.buildProject)].Properties.Source as Json;
+    const commands = JSON.parse(String(source.BuildSpec)).phases.build.commands as string[];
+    const build = stage('notes-hotfix', 'Build').Actions.find((a) => a.Name === 'Build')!;
+
+    // Assert: the check runs before anything else, with this execution's id and source branch
+    expect(commands[0]).toBe(
+      `npx tsx lib/release/scripts/hotfix-trigger.ts --pipeline notes-hotfix --execution "$PIPELINE_EXECUTION_ID" --branch "$SOURCE_BRANCH" --pattern 'hotfix/**'`,
+    );
+    expect(JSON.parse(build.Configuration!.EnvironmentVariables)).toEqual([
+      { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
+      { name: 'SOURCE_BRANCH', type: 'PLAINTEXT', value: '#{Source.BranchName}' },
+    ]);
+    // and the build role may read this pipeline's executions, and no other's
+    const statements = statementsOfRole(roleIdOfProject(stack.hotfixPipeline.buildProject));
+    expect(statements.filter((st) => actionsOf([st]).includes('codepipeline:GetPipelineExecution')).map((st) => render(st.Resource))).toEqual([
+      'arn:aws:codepipeline:eu-west-1:{"Ref":"AWS::AccountId"}:notes-hotfix',
+    ]);
+  });
+
+  test('the release build has no such check: its run on creation is the first release (it still waits for the prod approval)', () => {
+    const source = resources[logicalIdOf(stack.releasePipeline.buildProject)].Properties.Source as Json;
+    expect(String(source.BuildSpec)).not.toContain('hotfix-trigger');
+    expect(stage('notes-release', 'Build').Actions.find((a) => a.Name === 'Build')!.Configuration!.EnvironmentVariables).toBeUndefined();
   });
 
   test('prod has the same gates and rollback as the release pipeline', () => {
