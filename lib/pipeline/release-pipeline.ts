@@ -1,7 +1,7 @@
 /**
  * The release pipeline, built from the environments list: Source -> Build -> one stage per
- * pre-production environment (deploy + smoke test) -> ApproveProd -> Prod (backups check,
- * stateful-change guard, deploy, smoke test; rolls back on failure or on a service-health alarm)
+ * pre-production environment (deploy + smoke test) -> ApproveProd -> Prod (failed-create check,
+ * backups check, stateful-change guard, deploy, smoke test; rolls back on failure or on a service-health alarm)
  * -> Release (tag, notes, archive, ledger). The hotfix pipeline is a second instance with its own
  * trigger branches, a lighter build and two approvals.
  *
@@ -29,7 +29,7 @@ import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
-import { BuildKind, buildProject, deployProject, selfUpdateProject, statefulGuardProject } from './steps';
+import { BuildKind, buildProject, deployProject, failedCreateProject, selfUpdateProject, statefulGuardProject } from './steps';
 
 /** Rules one stage condition may hold (CodePipeline API Condition.rules: 1 to 5 items). */
 export const MAX_RULES_PER_CONDITION = 5;
@@ -100,6 +100,8 @@ export class ReleasePipeline extends Construct {
   readonly sourceActionRole: iam.Role;
   readonly selfUpdateProject?: codebuild.PipelineProject;
   readonly statefulGuardProject: codebuild.PipelineProject;
+  /** Clears a prod stack left in ROLLBACK_COMPLETE by a failed first create (or says how). */
+  readonly failedCreateProject: codebuild.PipelineProject;
   readonly backupCheck: BackupCheckStep;
   readonly recorder: ReleaseRecorderStep;
 
@@ -233,17 +235,21 @@ export class ReleasePipeline extends Construct {
     const prodStage = environmentStageName(prod);
     this.prodStageName = prodStage;
     this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod) });
+    this.failedCreateProject = failedCreateProject(this, 'FailedCreateStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
     this.statefulGuardProject = statefulGuardProject(this, 'StatefulGuardStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
-    allowCodeConnections(connectionArn, [this.statefulGuardProject]);
+    allowCodeConnections(connectionArn, [this.failedCreateProject, this.statefulGuardProject]);
+    // First: a prod stack stuck in ROLLBACK_COMPLETE by a failed first create is cleared (or the
+    // step says how), before the backups check and the guard read it.
+    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: source, runOrder: 1 });
     const guard = new actions.CodeBuildAction({
       actionName: 'StatefulChangeGuard',
       project: this.statefulGuardProject,
       input: source,
       extraInputs: [assembly],
       environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() } },
-      runOrder: 1,
+      runOrder: 2,
     });
-    const prodSteps = deployAndSmoke(prod, 2);
+    const prodSteps = deployAndSmoke(prod, 3);
     // One CloudWatchAlarm rule per metric alarm of the service-health composite: the rule reads a
     // metric alarm (DescribeAlarms returns composites only when asked), and any failing rule fails
     // the condition, so the stage rolls back when any one of them is in ALARM (see the decision log).
@@ -263,7 +269,7 @@ export class ReleasePipeline extends Construct {
     );
     stages.push({
       stageName: prodStage,
-      actions: [this.backupCheck.action(1), guard, ...prodSteps.actions],
+      actions: [failedCreate, this.backupCheck.action(2), guard, ...prodSteps.actions],
       onFailure: { result: codepipeline.Result.ROLLBACK },
       onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] },
     });

@@ -232,6 +232,21 @@ export function statefulGuardProject(scope: Construct, id: string, props: Deploy
   });
 }
 
+/**
+ * The prod stage's first step (`scripts/failed-create.ts`): a stack left in ROLLBACK_COMPLETE by
+ * a failed first create is deleted through the deploy role when it holds nothing (termination
+ * protection off first), so the release can create it; otherwise the step fails naming what is
+ * left and the commands that clear it. Runs before the backups check, which would otherwise fail
+ * on the missing TableName output. Same role as a deploy; needs only the source checkout.
+ */
+export function failedCreateProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
+  return assemblyStepProject(scope, id, props, {
+    description: `Clears ${props.stackName} when its first create failed (ROLLBACK_COMPLETE), or says how to`,
+    target: props.target,
+    commands: [`npx tsx lib/release/scripts/failed-create.ts --stack ${props.stackName} --region ${props.target.region} --role-arn "${deployRoleArn(scope, props.target)}"`],
+  });
+}
+
 export interface SelfUpdateProjectProps extends CommonProps {
   readonly pipelineStackName: string;
   readonly target: DeployTarget;

@@ -177,16 +177,17 @@ describe('release pipeline structure', () => {
     template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 
-  test('prod checks backups and the stateful-change guard before deploying, then smoke tests', () => {
+  test('prod clears a failed first create, checks backups and the stateful-change guard before deploying, then smoke tests', () => {
     expect(stage('notes-release', 'Prod').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
-      ['BackupsValidated', 1],
-      ['StatefulChangeGuard', 1],
-      ['Deploy', 2],
-      ['SmokeTest', 3],
+      ['RecoverFailedCreate', 1],
+      ['BackupsValidated', 2],
+      ['StatefulChangeGuard', 2],
+      ['Deploy', 3],
+      ['SmokeTest', 4],
     ]);
-    const backups = stage('notes-release', 'Prod').Actions[0];
+    const backups = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'BackupsValidated')!;
     expect(JSON.parse(backups.Configuration!.UserParameters)).toEqual({ stackName: 'NotesStack-prod', region: 'eu-west-1', maxAgeMinutes: 15 });
-    const guard = stage('notes-release', 'Prod').Actions[1];
+    const guard = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'StatefulChangeGuard')!;
     expect(JSON.parse(guard.Configuration!.EnvironmentVariables)).toEqual([
       { name: 'ALLOW_STATEFUL_CHANGE', type: 'PLAINTEXT', value: '#{variables.ALLOW_STATEFUL_CHANGE}' },
     ]);
@@ -238,6 +239,23 @@ describe('release pipeline structure', () => {
     expect(watched.filter((name) => compositeAlarms.includes(name))).toEqual([]);
     expect(watched.length).toBeLessThanOrEqual(5);
     expect([...readable].sort()).toEqual(watched.map((name) => `arn:aws:cloudwatch:eu-west-1:{"Ref":"AWS::AccountId"}:alarm:${name}`).sort());
+  });
+
+  test('the failed-create step runs the script on the prod stack through the prod deploy role, which is all its role may assume', () => {
+    // Arrange
+    const project = stack.releasePipeline.failedCreateProject;
+    const spec = JSON.stringify((resources[logicalIdOf(project)].Properties.Source as Json).BuildSpec);
+    const assume = statementsOfRole(roleIdOfProject(project)).filter((st) => actionsOf([st]).includes('sts:AssumeRole'));
+
+    // Assert
+    expect(spec).toContain('npx tsx lib/release/scripts/failed-create.ts --stack NotesStack-prod --region eu-west-1 --role-arn');
+    expect(spec).toContain(':role/cdk-hnb659fds-deploy-role-');
+    expect(assume).toHaveLength(1);
+    expect((assume[0].Resource as unknown[]).map(render)).toEqual([
+      'arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-deploy-role-{"Ref":"AWS::AccountId"}-eu-west-1',
+      'arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-file-publishing-role-{"Ref":"AWS::AccountId"}-eu-west-1',
+    ]);
+    expect(stack.hotfixPipeline.failedCreateProject).toBeDefined();
   });
 
   test('the release stage records the release from the assembly with parameters that cannot break JSON', () => {
@@ -304,7 +322,7 @@ describe('hotfix pipeline', () => {
 
   test('prod has the same gates and rollback as the release pipeline', () => {
     const prod = stage('notes-hotfix', 'Prod');
-    expect(prod.Actions.map((a) => a.Name)).toEqual(['BackupsValidated', 'StatefulChangeGuard', 'Deploy', 'SmokeTest']);
+    expect(prod.Actions.map((a) => a.Name)).toEqual(['RecoverFailedCreate', 'BackupsValidated', 'StatefulChangeGuard', 'Deploy', 'SmokeTest']);
     expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
     expect(prod.OnSuccess).toEqual(stage('notes-release', 'Prod').OnSuccess);
   });
