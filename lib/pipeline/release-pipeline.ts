@@ -24,12 +24,31 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
+import { API_STAGE_NAME } from '../constructs/notes-api';
 import { SERVICE_HEALTH_METRIC_ALARMS, serviceHealthMetricAlarmNames } from '../constructs/observability';
+import { changeSummaryBudget, MAX_COMMIT_CHARS, MAX_PR_NUMBER_DIGITS, MAX_SMOKE_SUMMARY_CHARS, MAX_VERSION_CHARS } from '../release/approval-limits';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
 import { BuildKind, buildProject, deployProject, failedCreateProject, selfUpdateProject, statefulGuardProject } from './steps';
+
+/**
+ * The longest value each variable the approval text quotes can have (CHANGE_SUMMARY aside): VERSION,
+ * COMMIT and PR_URL as the build bounds them, SMOKE_SUMMARY as the smoke test bounds it, ApiUrl an
+ * execute-api stage URL (`https://<10-character id>.execute-api.<region>.<url suffix>/<stage>/`).
+ */
+export function approvalVariableMaxima(owner: string, repo: string, preProduction: Pick<EnvironmentConfig, 'region'>[]): Record<string, number> {
+  const longestRegion = Math.max(0, ...preProduction.map((e) => e.region.length));
+  const longestUrlSuffix = 'amazonaws.com.cn'.length;
+  return {
+    VERSION: MAX_VERSION_CHARS,
+    COMMIT: MAX_COMMIT_CHARS,
+    PR_URL: Math.max('none'.length, `https://github.com/${owner}/${repo}/pull/`.length + MAX_PR_NUMBER_DIGITS),
+    SMOKE_SUMMARY: MAX_SMOKE_SUMMARY_CHARS,
+    ApiUrl: `https://${'x'.repeat(10)}.execute-api.${'x'.repeat(longestRegion)}.${'x'.repeat(longestUrlSuffix)}/${API_STAGE_NAME}/`.length,
+  };
+}
 
 /** Rules one stage condition may hold (CodePipeline API Condition.rules: 1 to 5 items). */
 export const MAX_RULES_PER_CONDITION = 5;
@@ -136,13 +155,27 @@ export class ReleasePipeline extends Construct {
       variablesNamespace: 'Source',
     });
 
+    // --- The approval text (its length bounds CHANGE_SUMMARY) ------------------------------------
+    // CodePipeline limits a configuration value to 1000 characters after substitution: every variable
+    // the text quotes is bounded where it is produced, and CHANGE_SUMMARY gets the room that is left
+    // (lib/release/approval-limits.ts; the build cuts the summary to it).
+    const ref = (namespace: string, name: string) => `#{${namespace}.${name}}`;
+    const smokeText = preProduction
+      .map((env) => `${env.name} smoke: ${ref(`Smoke${environmentStageName(env)}`, 'SMOKE_SUMMARY')} (API ${ref(`Deploy${environmentStageName(env)}`, 'ApiUrl')})`)
+      .join('; ');
+    const approvalText = (approval: Approval): string =>
+      `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${ref('Build', 'VERSION')} (commit ${ref('Build', 'COMMIT')}) for ${prod.name}, ${approval.role} approval. ` +
+      `Changes: ${ref('Build', 'CHANGE_SUMMARY')}. PR: ${ref('Build', 'PR_URL')}. ${smokeText}. ` +
+      'Runbook: docs/runbooks/approve-release.md';
+    const changeSummaryMax = changeSummaryBudget(props.approvals.map(approvalText), approvalVariableMaxima(owner, repo, preProduction));
+
     // --- Build ----------------------------------------------------------------------------
     const assembly = new codepipeline.Artifact('Assembly');
     // A hotfix build refuses the run CodePipeline starts on creation and manual starts (both build
     // main); the release pipeline's creation run is its first release (see docs/02-cicd.md).
     if (props.buildKind === 'hotfix' && props.triggerBranches.length !== 1) throw new Error('a hotfix pipeline has exactly one hotfix branch pattern');
     const hotfixCheck = props.buildKind === 'hotfix' ? { pipelineName: props.pipelineName, branchPattern: props.triggerBranches[0] } : undefined;
-    this.buildProject = buildProject(this, 'BuildStep', { ...common, kind: props.buildKind, ledgerTable: props.ledgerTable, owner, repo, hotfixCheck });
+    this.buildProject = buildProject(this, 'BuildStep', { ...common, kind: props.buildKind, ledgerTable: props.ledgerTable, owner, repo, hotfixCheck, changeSummaryMax });
     const buildAction = new actions.CodeBuildAction({
       actionName: 'Build',
       project: this.buildProject,
@@ -200,15 +233,12 @@ export class ReleasePipeline extends Construct {
       { stageName: STAGE.source, actions: [sourceAction] },
       { stageName: STAGE.build, actions: buildActions },
     ];
-    const preProdSmokes: { env: EnvironmentConfig; smoke: actions.LambdaInvokeAction; deploy: actions.CodeBuildAction }[] = [];
     for (const env of preProduction) {
       const steps = deployAndSmoke(env, 1);
-      preProdSmokes.push({ env, smoke: steps.smoke, deploy: steps.deploy });
       stages.push({ stageName: environmentStageName(env), actions: steps.actions });
     }
 
     // --- ApproveProd ------------------------------------------------------------------------
-    const smokeText = preProdSmokes.map((s) => `${s.env.name} smoke: ${s.smoke.variable('SMOKE_SUMMARY')} (API ${s.deploy.variable('ApiUrl')})`).join('; ');
     const approvalActions = props.approvals.map((approval) => {
       const topic = new sns.Topic(this, `${approval.actionName}Topic`, {
         displayName: `Notes ${props.buildKind}: ${approval.role} approval needed`,
@@ -221,10 +251,7 @@ export class ReleasePipeline extends Construct {
         actionName: approval.actionName,
         notificationTopic: topic,
         externalEntityLink: `https://github.com/${owner}/${repo}/commit/${commit}`,
-        additionalInformation:
-          `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${version} (commit ${commit}) for ${prod.name}, ${approval.role} approval. ` +
-          `Changes: ${buildAction.variable('CHANGE_SUMMARY')}. PR: ${buildAction.variable('PR_URL')}. ${smokeText}. ` +
-          'Runbook: docs/runbooks/approve-release.md',
+        additionalInformation: approvalText(approval),
         timeout: Duration.days(3),
         runOrder: 1,
       });

@@ -93,6 +93,8 @@ export interface BuildProjectProps extends CommonProps {
    * and the source branch as PIPELINE_EXECUTION_ID and SOURCE_BRANCH.
    */
   readonly hotfixCheck?: { readonly pipelineName: string; readonly branchPattern: string };
+  /** Longest CHANGE_SUMMARY the approval text has room for (release-version.ts --summary-max). */
+  readonly changeSummaryMax: number;
 }
 
 /**
@@ -129,7 +131,7 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
         build: {
           commands: [
             ...triggerCheck,
-            `npx tsx lib/release/scripts/release-version.ts --kind ${props.kind} --out .pipeline/vars.env`,
+            `npx tsx lib/release/scripts/release-version.ts --kind ${props.kind} --out .pipeline/vars.env --summary-max ${props.changeSummaryMax}`,
             '. ./.pipeline/vars.env',
             'npm run lint',
             ...tests,
