@@ -1,9 +1,10 @@
 /**
  * The release pipeline, built from the environments list: Source -> Build -> one stage per
- * pre-production environment (deploy + smoke test) -> PlanProd (the prod change set, prepared,
- * rendered and judged by the stateful-change guard) -> ApproveProd (the approver sees that plan) ->
- * Prod (backups check, execute that change set, smoke test; rolls back on failure or on the
- * service-health alarm) -> Release (tag, notes, archive with the plan, ledger). The hotfix pipeline is a second instance with its own
+ * pre-production environment (deploy + smoke test) -> PlanProd (a prod stack left by a failed first
+ * create is cleared; the prod change set is prepared, rendered and judged by the stateful-change
+ * guard) -> ApproveProd (the approver sees that plan) -> Prod (backups check, execute that change
+ * set, smoke test; rolls back on failure or on a service-health alarm) -> Release (tag, notes,
+ * archive with the plan, ledger). The hotfix pipeline is a second instance with its own
  * trigger branches, a lighter build and two approvals.
  *
  * A plain CodePipeline V2 `Pipeline`, not CDK Pipelines (see the decision log): its structure only
@@ -25,11 +26,55 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
+import { API_STAGE_NAME } from '../constructs/notes-api';
+import { SERVICE_HEALTH_METRIC_ALARMS, serviceHealthMetricAlarmNames } from '../constructs/observability';
+import {
+  changeSummaryBudget,
+  MAX_COMMIT_CHARS,
+  MAX_KNOWN_ISSUES_CHARS,
+  MAX_PLAN_SUMMARY_CHARS,
+  MAX_PR_APPROVERS_CHARS,
+  MAX_PR_NUMBER_DIGITS,
+  MAX_SMOKE_SUMMARY_CHARS,
+  MAX_VERSION_CHARS,
+} from '../release/approval-limits';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
-import { BuildKind, buildProject, deployProject, PIPELINE_EXECUTION_ID, planProject, prodDeployProject, selfUpdateProject } from './steps';
+import { BuildKind, buildProject, deployProject, failedCreateProject, PIPELINE_EXECUTION_ID, planProject, prodDeployProject, selfUpdateProject } from './steps';
+
+/**
+ * The longest value each variable the approval text quotes can have (CHANGE_SUMMARY aside): VERSION,
+ * COMMIT and PR_URL as the build bounds them, PR_APPROVERS and KNOWN_ISSUES as the approvals gate
+ * bounds them, SMOKE_SUMMARY as the smoke test bounds it, PLAN_SUMMARY as the Plan step bounds it,
+ * ApiUrl an execute-api stage URL (`https://<10-character id>.execute-api.<region>.<url suffix>/<stage>/`).
+ */
+export function approvalVariableMaxima(owner: string, repo: string, preProduction: Pick<EnvironmentConfig, 'region'>[]): Record<string, number> {
+  const longestRegion = Math.max(0, ...preProduction.map((e) => e.region.length));
+  const longestUrlSuffix = 'amazonaws.com.cn'.length;
+  return {
+    VERSION: MAX_VERSION_CHARS,
+    COMMIT: MAX_COMMIT_CHARS,
+    PR_URL: Math.max('none'.length, `https://github.com/${owner}/${repo}/pull/`.length + MAX_PR_NUMBER_DIGITS),
+    PR_APPROVERS: MAX_PR_APPROVERS_CHARS,
+    KNOWN_ISSUES: MAX_KNOWN_ISSUES_CHARS,
+    SMOKE_SUMMARY: MAX_SMOKE_SUMMARY_CHARS,
+    PLAN_SUMMARY: MAX_PLAN_SUMMARY_CHARS,
+    ApiUrl: `https://${'x'.repeat(10)}.execute-api.${'x'.repeat(longestRegion)}.${'x'.repeat(longestUrlSuffix)}/${API_STAGE_NAME}/`.length,
+  };
+}
+
+/** Rules one stage condition may hold (CodePipeline API Condition.rules: 1 to 5 items). */
+export const MAX_RULES_PER_CONDITION = 5;
+
+/** `api-5xx-rate` -> `Api5xxRate` (rule names are letters, digits and a few signs). */
+function ruleSuffix(alarmSuffix: string): string {
+  return alarmSuffix
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
 
 /** The pipeline variable that lets one execution replace or remove a table or user pool. */
 export const ALLOW_STATEFUL_CHANGE = 'ALLOW_STATEFUL_CHANGE';
@@ -70,7 +115,7 @@ export interface ReleasePipelineProps {
   readonly archiveBucket: s3.IBucket;
   readonly artifactBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
-  /** Minutes the prod stage watches the service-health alarm after the smoke test (default 10). */
+  /** Minutes the prod stage watches the service-health metric alarms after the smoke test (default 10). */
   readonly alarmWatchMinutes?: number;
 }
 
@@ -87,9 +132,13 @@ export class ReleasePipeline extends Construct {
   /** Deploy projects by environment name (their roles may assume only the bootstrap roles). */
   readonly deployProjects: Record<string, codebuild.PipelineProject> = {};
   readonly buildProject: codebuild.PipelineProject;
+  /** The Source action's role (reads the repository through the CodeConnections connection). */
+  readonly sourceActionRole: iam.Role;
   readonly selfUpdateProject?: codebuild.PipelineProject;
   /** Prepares and renders the prod change set before the approval (and applies the stateful-change guard to it). */
   readonly planProject: codebuild.PipelineProject;
+  /** Clears a prod stack left in ROLLBACK_COMPLETE by a failed first create (or says how). */
+  readonly failedCreateProject: codebuild.PipelineProject;
   readonly backupCheck: BackupCheckStep;
   readonly recorder: ReleaseRecorderStep;
 
@@ -124,8 +173,28 @@ export class ReleasePipeline extends Construct {
       variablesNamespace: 'Source',
     });
 
+    // --- The approval text (its length bounds CHANGE_SUMMARY) ------------------------------------
+    // CodePipeline limits a configuration value to 1000 characters after substitution: every variable
+    // the text quotes is bounded where it is produced, and CHANGE_SUMMARY gets the room that is left
+    // (lib/release/approval-limits.ts; the build cuts the summary to it).
+    const ref = (namespace: string, name: string) => `#{${namespace}.${name}}`;
+    const smokeText = preProduction
+      .map((env) => `${env.name} smoke: ${ref(`Smoke${environmentStageName(env)}`, 'SMOKE_SUMMARY')} (API ${ref(`Deploy${environmentStageName(env)}`, 'ApiUrl')})`)
+      .join('; ');
+    const approvalText = (approval: Approval): string =>
+      `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${ref('Build', 'VERSION')} (commit ${ref('Build', 'COMMIT')}) for ${prod.name}, ${approval.role} approval. ` +
+      `Changes: ${ref('Build', 'CHANGE_SUMMARY')}. PR: ${ref('Build', 'PR_URL')}, approved by ${ref('Build', 'PR_APPROVERS')}. ` +
+      `Known issues: ${ref('Build', 'KNOWN_ISSUES')}. ${smokeText}. ` +
+      `Prod ${ref('Plan', 'PLAN_SUMMARY')} (review link: the plan). ` +
+      'Runbook: docs/runbooks/approve-release.md';
+    const changeSummaryMax = changeSummaryBudget(props.approvals.map(approvalText), approvalVariableMaxima(owner, repo, preProduction));
+
     // --- Build ----------------------------------------------------------------------------
     const assembly = new codepipeline.Artifact('Assembly');
+    // A hotfix build refuses the run CodePipeline starts on creation and manual starts (both build
+    // main); the release pipeline's creation run is its first release (see docs/02-cicd.md).
+    if (props.buildKind === 'hotfix' && props.triggerBranches.length !== 1) throw new Error('a hotfix pipeline has exactly one hotfix branch pattern');
+    const hotfixCheck = props.buildKind === 'hotfix' ? { pipelineName: props.pipelineName, branchPattern: props.triggerBranches[0] } : undefined;
     this.buildProject = buildProject(this, 'BuildStep', {
       ...common,
       kind: props.buildKind,
@@ -134,6 +203,8 @@ export class ReleasePipeline extends Construct {
       repo,
       gitReadTokenSecretName: config.pipeline.gitReadTokenSecretName,
       approvalPolicy: { releaseBranch: config.pipeline.source.branch, ...config.pipeline.pullRequestApprovals },
+      hotfixCheck,
+      changeSummaryMax,
     });
     const buildAction = new actions.CodeBuildAction({
       actionName: 'Build',
@@ -142,6 +213,12 @@ export class ReleasePipeline extends Construct {
       outputs: [assembly],
       variablesNamespace: 'Build',
       runOrder: 1,
+      environmentVariables: hotfixCheck
+        ? {
+            PIPELINE_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' },
+            SOURCE_BRANCH: { value: sourceAction.variables.branchName },
+          }
+        : undefined,
     });
     const version = buildAction.variable('VERSION');
     const commit = buildAction.variable('COMMIT');
@@ -192,10 +269,8 @@ export class ReleasePipeline extends Construct {
       { stageName: STAGE.source, actions: [sourceAction] },
       { stageName: STAGE.build, actions: buildActions },
     ];
-    const preProdSmokes: { env: EnvironmentConfig; smoke: actions.LambdaInvokeAction; deploy: actions.CodeBuildAction }[] = [];
     for (const env of preProduction) {
       const steps = deployAndSmoke(env, 1);
-      preProdSmokes.push({ env, smoke: steps.smoke, deploy: steps.deploy });
       stages.push({ stageName: environmentStageName(env), actions: steps.actions });
     }
 
@@ -215,12 +290,17 @@ export class ReleasePipeline extends Construct {
       outputs: [plan],
       variablesNamespace: 'Plan',
       environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() }, [PIPELINE_EXECUTION_ID]: { value: EXECUTION_ID_VARIABLE } },
-      runOrder: 1,
+      runOrder: 2,
     });
-    stages.push({ stageName: STAGE.plan, actions: [planAction] });
+    // First: a prod stack stuck in ROLLBACK_COMPLETE by a failed first create (it serves nothing and
+    // holds nothing, or the step stops and lists what it kept) is cleared, because no change set can
+    // be made against it; then the plan.
+    this.failedCreateProject = failedCreateProject(this, 'FailedCreateStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
+    allowCodeConnections(connectionArn, [this.failedCreateProject]);
+    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: source, runOrder: 1 });
+    stages.push({ stageName: STAGE.plan, actions: [failedCreate, planAction] });
 
     // --- ApproveProd ------------------------------------------------------------------------
-    const smokeText = preProdSmokes.map((s) => `${s.env.name} smoke: ${s.smoke.variable('SMOKE_SUMMARY')} (API ${s.deploy.variable('ApiUrl')})`).join('; ');
     const approvalActions = props.approvals.map((approval) => {
       const topic = new sns.Topic(this, `${approval.actionName}Topic`, {
         displayName: `Notes ${props.buildKind}: ${approval.role} approval needed`,
@@ -232,13 +312,10 @@ export class ReleasePipeline extends Construct {
       return new actions.ManualApprovalAction({
         actionName: approval.actionName,
         notificationTopic: topic,
-        externalEntityLink: `https://github.com/${owner}/${repo}/commit/${commit}`,
-        additionalInformation:
-          `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${version} (commit ${commit}) for ${prod.name}, ${approval.role} approval. ` +
-          `Changes: ${buildAction.variable('CHANGE_SUMMARY')}. PR: ${buildAction.variable('PR_URL')}, approved by ${buildAction.variable('PR_APPROVERS')}. ` +
-          `Known issues: ${buildAction.variable('KNOWN_ISSUES')}. ${smokeText}. ` +
-          `Prod ${planAction.variable('PLAN_SUMMARY')}. Plan: ${planAction.variable('PLAN_URL')} Change set: ${planAction.variable('CHANGE_SET_URL')} ` +
-          'Runbook: docs/runbooks/approve-release.md',
+        // The review link opens the plan (the Plan step's log), which links the change set; the text
+        // names the commit and its pull request.
+        externalEntityLink: ref('Plan', 'PLAN_URL'),
+        additionalInformation: approvalText(approval),
         timeout: Duration.days(3),
         runOrder: 1,
       });
@@ -249,19 +326,28 @@ export class ReleasePipeline extends Construct {
     this.prodStageName = prodStage;
     this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod) });
     const prodSteps = deployAndSmoke(prod, 2, (id) => prodDeployProject(this, id, planTarget));
-    const alarmName = `${resourcePrefix(config, prod)}-service-health`;
-    const healthRule = new codepipeline.Rule({
-      name: `${prodStage}ServiceHealth`,
-      provider: 'CloudWatchAlarm',
-      version: '1',
-      region: prod.region,
-      configuration: { AlarmName: alarmName, AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
-    });
+    // One CloudWatchAlarm rule per metric alarm of the service-health composite: the rule reads a
+    // metric alarm (DescribeAlarms returns composites only when asked), and any failing rule fails
+    // the condition, so the stage rolls back when any one of them is in ALARM (see the decision log).
+    const alarmNames = serviceHealthMetricAlarmNames(resourcePrefix(config, prod));
+    if (alarmNames.length > MAX_RULES_PER_CONDITION) {
+      throw new Error(`the prod stage can watch at most ${MAX_RULES_PER_CONDITION} alarms in one condition (CodePipeline's limit), got ${alarmNames.length}`);
+    }
+    const healthRules = SERVICE_HEALTH_METRIC_ALARMS.map(
+      (suffix, i) =>
+        new codepipeline.Rule({
+          name: `${prodStage}${ruleSuffix(suffix)}`,
+          provider: 'CloudWatchAlarm',
+          version: '1',
+          region: prod.region,
+          configuration: { AlarmName: alarmNames[i], AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
+        }),
+    );
     stages.push({
       stageName: prodStage,
       actions: [this.backupCheck.action(1), ...prodSteps.actions],
       onFailure: { result: codepipeline.Result.ROLLBACK },
-      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: [healthRule] }] },
+      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] },
     });
 
     // --- Release ----------------------------------------------------------------------------
@@ -294,6 +380,11 @@ export class ReleasePipeline extends Construct {
     this.pipelineName = props.pipelineName;
     this.pipelineArn = Arn.format({ service: 'codepipeline', resource: props.pipelineName }, stack);
 
+    // CDK's source action grants only codestar-connections:UseConnection; IAM matches an action's
+    // service prefix to the resource's, so an arn:aws:codeconnections: connection needs the new one.
+    this.sourceActionRole = actionRole(this.pipeline, STAGE.source, sourceAction.actionProperties.actionName);
+    this.sourceActionRole.addToPrincipalPolicy(useConnectionStatement(connectionArn, 'ReadSourceThroughCodeConnections'));
+
     // A release that stops must not stop silently: every failed execution e-mails the approvers and
     // the ops owners with the pipeline, the execution and where to read which check failed.
     this.failureTopic = new sns.Topic(this, 'FailureTopic', {
@@ -323,12 +414,14 @@ export class ReleasePipeline extends Construct {
       }),
     });
 
-    // The CloudWatchAlarm rule runs as the pipeline role: it may read that one alarm.
+    // The CloudWatchAlarm rules run as the pipeline role: it may read those alarms and no other.
     this.pipeline.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'WatchProdServiceHealthAlarm',
+        sid: 'WatchProdServiceHealthAlarms',
         actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
-        resources: [Arn.format({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, region: prod.region, account: prod.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack)],
+        resources: alarmNames.map((name) =>
+          Arn.format({ service: 'cloudwatch', resource: 'alarm', resourceName: name, region: prod.region, account: prod.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack),
+        ),
       }),
     );
 
@@ -383,15 +476,27 @@ function smokeTestFunction(scope: Construct, env: EnvironmentConfig, config: App
   return lambda.Function.fromFunctionAttributes(scope, id, { functionArn: arn, sameEnvironment: true });
 }
 
+/**
+ * UseConnection under both IAM prefixes of the service: connections made since the 2024 rename have
+ * `arn:aws:codeconnections:` ARNs, older ones `arn:aws:codestar-connections:`, and IAM requires the
+ * action's prefix to match the resource's (https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html).
+ */
+function useConnectionStatement(connectionArn: string, sid: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'],
+    resources: [connectionArn],
+  });
+}
+
 /** Lets CodeBuild clone through the connection under both of its IAM prefixes. */
 function allowCodeConnections(connectionArn: string, projects: codebuild.PipelineProject[]): void {
-  for (const p of projects) {
-    p.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloneThroughCodeConnections',
-        actions: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'],
-        resources: [connectionArn],
-      }),
-    );
-  }
+  for (const p of projects) p.addToRolePolicy(useConnectionStatement(connectionArn, 'CloneThroughCodeConnections'));
+}
+
+/** The role CDK generated for one action of a pipeline (`<stage>/<action>/CodePipelineActionRole`). */
+function actionRole(pipeline: codepipeline.Pipeline, stageName: string, actionName: string): iam.Role {
+  const role = pipeline.node.tryFindChild(stageName)?.node.tryFindChild(actionName)?.node.tryFindChild('CodePipelineActionRole');
+  if (!(role instanceof iam.Role)) throw new Error(`pipeline ${pipeline.node.path} has no generated role for action ${stageName}/${actionName}`);
+  return role;
 }

@@ -306,7 +306,7 @@ export class RollbackPipeline extends Construct {
       environmentVariables: {
         STACK_NAME: { value: stackName },
         TARGET_REGION: { value: target.region },
-        DEPLOY_ROLE_ARN: { value: deployRoleArn(target) },
+        DEPLOY_ROLE_ARN: { value: deployRoleArn(this, target) },
       },
       encryptionKey: props.encryptionKey,
       logging: { cloudWatch: { logGroup } },
@@ -321,7 +321,7 @@ export class RollbackPipeline extends Construct {
         ...(step.artifacts ? { artifacts: step.artifacts } : {}),
       }),
     });
-    project.addToRolePolicy(assumeBootstrapRolesStatement(target));
+    project.addToRolePolicy(assumeBootstrapRolesStatement(this, target));
     if (step.readsArchive) {
       project.addToRolePolicy(
         new iam.PolicyStatement({ sid: 'ReadArchivedAssemblies', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [archivedAssemblies] }),

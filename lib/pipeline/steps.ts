@@ -99,6 +99,15 @@ export interface BuildProjectProps extends CommonProps {
     securityReviewers: { team?: string; logins?: string[] };
     architecturePaths: string[];
   };
+  /**
+   * Hotfix builds only: the pipeline (physical name) and its hotfix branch glob. The build then
+   * first refuses an execution that is not a push to a hotfix branch (the run CodePipeline starts
+   * on creation, a manual start, both of which build main); the action passes the execution id
+   * and the source branch as PIPELINE_EXECUTION_ID and SOURCE_BRANCH.
+   */
+  readonly hotfixCheck?: { readonly pipelineName: string; readonly branchPattern: string };
+  /** Longest CHANGE_SUMMARY the approval text has room for (release-version.ts --summary-max). */
+  readonly changeSummaryMax: number;
 }
 
 /**
@@ -107,15 +116,21 @@ export interface BuildProjectProps extends CommonProps {
  * assembly. A release runs every test; a hotfix runs lint and the unit tests (no reliability suite).
  * The version check also runs the pull-request approvals gate (`lib/release/scripts/pr-gate.ts`);
  * its rules come from this project's definition (the deployed pipeline), not from the commit under
- * test, so a pull request cannot loosen the gate it is judged by.
- * The role reads the ledger and the read-only GitHub token and nothing else beyond logs and
- * artifacts; it assumes no role.
+ * test, so a pull request cannot loosen the gate it is judged by. A hotfix build first refuses an
+ * execution that is not a push to a hotfix branch (`hotfixCheck`).
+ * The role reads the ledger, the read-only GitHub token (and a hotfix build its own executions) and
+ * nothing else beyond logs and artifacts; it assumes no role.
  */
 export function buildProject(scope: Construct, id: string, props: BuildProjectProps): codebuild.PipelineProject {
   const tests =
     props.kind === 'release'
       ? ['npm run typecheck', 'npx jest --ci']
       : ['npm run typecheck', 'npx jest --ci --testPathIgnorePatterns test/reliability'];
+  const check = props.hotfixCheck;
+  if (check && /['\\]/.test(check.branchPattern)) throw new Error(`hotfix branch pattern ${check.branchPattern} may not contain quotes or backslashes`);
+  const triggerCheck = check
+    ? [`npx tsx lib/release/scripts/hotfix-trigger.ts --pipeline ${check.pipelineName} --execution "$PIPELINE_EXECUTION_ID" --branch "$SOURCE_BRANCH" --pattern '${check.branchPattern}'`]
+    : [];
   const p = project(scope, id, props, {
     description: `Notes ${props.kind} build: version check, lint, tests, audit, cdk synth`,
     computeType: codebuild.ComputeType.MEDIUM,
@@ -135,7 +150,8 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
         install: install(),
         build: {
           commands: [
-            `npx tsx lib/release/scripts/release-version.ts --kind ${props.kind} --out .pipeline/vars.env`,
+            ...triggerCheck,
+            `npx tsx lib/release/scripts/release-version.ts --kind ${props.kind} --out .pipeline/vars.env --summary-max ${props.changeSummaryMax}`,
             '. ./.pipeline/vars.env',
             'npm run lint',
             ...tests,
@@ -148,6 +164,15 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
       cache: { paths: ['/root/.npm/**/*'] },
     },
   });
+  if (check) {
+    p.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadOwnExecutionTrigger',
+        actions: ['codepipeline:GetPipelineExecution'],
+        resources: [Stack.of(p).formatArn({ service: 'codepipeline', resource: check.pipelineName })],
+      }),
+    );
+  }
   p.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'ReadReleaseLedger',
@@ -187,7 +212,7 @@ function assemblyStepProject(scope: Construct, id: string, common: CommonProps, 
       cache: { paths: ['/root/.npm/**/*'] },
     },
   });
-  p.addToRolePolicy(assumeBootstrapRolesStatement(props.target));
+  p.addToRolePolicy(assumeBootstrapRolesStatement(scope, props.target));
   return p;
 }
 
@@ -232,7 +257,7 @@ function exportOutputsAndShift(stackName: string, target: DeployTarget): string[
 /** What every notes-stack deploy step may do beyond the bootstrap roles: read the shift, read its own executions. */
 function allowDeployStepReads(p: codebuild.PipelineProject, props: NotesDeployProjectProps): void {
   p.addToRolePolicy(
-    new iam.PolicyStatement({ sid: 'AssumeCdkLookupRoleToReadTheShift', actions: ['sts:AssumeRole'], resources: [lookupRoleArn(props.target)] }),
+    new iam.PolicyStatement({ sid: 'AssumeCdkLookupRoleToReadTheShift', actions: ['sts:AssumeRole'], resources: [lookupRoleArn(p, props.target)] }),
   );
   p.addToRolePolicy(
     new iam.PolicyStatement({
@@ -257,7 +282,7 @@ export function deployProject(scope: Construct, id: string, props: NotesDeployPr
     description: `Deploys ${props.stackName} from the release's cloud assembly`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
-    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(props.target) } },
+    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(scope, props.target) } },
     commands: [
       'DEPLOY_STARTED="$(date +%s)"',
       deployModeCommand(props.pipelineName),
@@ -295,7 +320,7 @@ export function planProject(scope: Construct, id: string, props: NotesDeployProj
       `CHANGE_SET="${PLAN_CHANGE_SET}"`,
       deployParametersCommand(props.stackName, 'release'),
       cdkDeploy(props.stackName, '--no-execute --force --change-set-name "$CHANGE_SET"'),
-      `npx tsx lib/release/scripts/render-plan.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --assembly "${ASSEMBLY_DIR}" --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE" --out-dir .pipeline/plan`,
+      `npx tsx lib/release/scripts/render-plan.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --assembly "${ASSEMBLY_DIR}" --role-arn "${deployRoleArn(scope, props.target)}" --allow "$ALLOW_STATEFUL_CHANGE" --out-dir .pipeline/plan`,
       '. ./.pipeline/plan/plan.env',
     ],
     artifacts: { 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] },
@@ -314,7 +339,7 @@ export function prodDeployProject(scope: Construct, id: string, props: NotesDepl
     description: `Deploys ${props.stackName} by executing the reviewed change set`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
-    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(props.target) } },
+    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(scope, props.target) } },
     commands: [
       'DEPLOY_STARTED="$(date +%s)"',
       deployModeCommand(props.pipelineName),
@@ -322,13 +347,28 @@ export function prodDeployProject(scope: Construct, id: string, props: NotesDepl
         'echo "stage rollback: deploying the assembly of the previous release (planned and approved when it was released), all at once"; ' +
         `${deployParametersCommand(props.stackName, 'rollback')} && ${cdkDeploy(props.stackName, '--outputs-file .pipeline/outputs.json')}; ` +
         'else ' +
-        `npx tsx lib/release/scripts/execute-change-set.ts --stack ${props.stackName} --change-set "${PLAN_CHANGE_SET}" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --outputs-file .pipeline/outputs.json; ` +
+        `npx tsx lib/release/scripts/execute-change-set.ts --stack ${props.stackName} --change-set "${PLAN_CHANGE_SET}" --region ${props.target.region} --role-arn "${deployRoleArn(scope, props.target)}" --outputs-file .pipeline/outputs.json; ` +
         'fi',
       ...exportOutputsAndShift(props.stackName, props.target),
     ],
   });
   allowDeployStepReads(p, props);
   return p;
+}
+
+/**
+ * The prod stage's first step (`scripts/failed-create.ts`): a stack left in ROLLBACK_COMPLETE by
+ * a failed first create is deleted through the deploy role when it holds nothing (termination
+ * protection off first), so the release can create it; otherwise the step fails naming what is
+ * left and the commands that clear it. Runs before the backups check, which would otherwise fail
+ * on the missing TableName output. Same role as a deploy; needs only the source checkout.
+ */
+export function failedCreateProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
+  return assemblyStepProject(scope, id, props, {
+    description: `Clears ${props.stackName} when its first create failed (ROLLBACK_COMPLETE), or says how to`,
+    target: props.target,
+    commands: [`npx tsx lib/release/scripts/failed-create.ts --stack ${props.stackName} --region ${props.target.region} --role-arn "${deployRoleArn(scope, props.target)}"`],
+  });
 }
 
 export interface SelfUpdateProjectProps extends CommonProps {

@@ -13,6 +13,7 @@
  * REST client (pagination through the Link header, clear errors when GitHub cannot be asked).
  */
 import { matchesAny, ownersOf, CodeOwnersRule } from './codeowners';
+import { MAX_KNOWN_ISSUES_CHARS, MAX_PR_APPROVERS_CHARS } from './approval-limits';
 
 export interface PullRequest {
   number: number;
@@ -203,7 +204,7 @@ export function refusalMessage(pr: PullRequest, decision: ApprovalDecision): str
 }
 
 /** Longest PR_APPROVERS value; it travels in a pipeline variable and the approval text. */
-export const MAX_APPROVERS_TEXT = 100;
+export const MAX_APPROVERS_TEXT = MAX_PR_APPROVERS_CHARS;
 
 /** `alice, bob`, cut with `(+n more)` to fit the pipeline variable; `none` when empty. */
 export function approversText(approvers: string[], max = MAX_APPROVERS_TEXT): string {
@@ -220,7 +221,7 @@ export function approversText(approvers: string[], max = MAX_APPROVERS_TEXT): st
 
 export const DECISION_LOG = 'docs/01-decision-log.md';
 /** Longest KNOWN_ISSUES value (pipeline variable and approval text). */
-export const MAX_KNOWN_ISSUES_TEXT = 160;
+export const MAX_KNOWN_ISSUES_TEXT = MAX_KNOWN_ISSUES_CHARS;
 
 /**
  * The soft check: architecture files changed since the previous release but no entry of the

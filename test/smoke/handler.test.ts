@@ -156,7 +156,8 @@ describe('with a CodePipeline job', () => {
     for (const name of CHECK_NAMES) expect(input.executionDetails.summary).toMatch(new RegExp(`^PASS ${name} \\d+ ms`, 'm'));
     expect(input.executionDetails.summary.length).toBeLessThanOrEqual(MAX_SUMMARY_CHARS);
     expect(input.outputVariables.SMOKE_RESULT).toBe('PASSED');
-    expect(input.outputVariables.SMOKE_SUMMARY).toMatch(/^Smoke test passed: 11\/11 checks .*\(health \d+ms, auth-no-token \d+ms, .*crud-get-deleted \d+ms\)$/);
+    // Eleven checks' times do not fit the approval text's budget for it: the verdict alone, never a cut list.
+    expect(input.outputVariables.SMOKE_SUMMARY).toMatch(/^Smoke test passed: 11\/11 checks in \d+ ms$/);
     expect(await service.smokeUserNotes(idToken)).toEqual([]);
   });
 

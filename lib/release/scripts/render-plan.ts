@@ -20,14 +20,17 @@ import {
   DescribeChangeSetCommandOutput,
   GetTemplateCommand,
 } from '@aws-sdk/client-cloudformation';
+import { ACTION_CONFIGURATION_VALUE_LIMIT, MAX_PLAN_SUMMARY_CHARS } from '../approval-limits';
 import { buildPlan, isNoChangeFailure, Plan, planJson, PlanInput, renderPlanMarkdown, sha256 } from '../plan';
 import { arg, cloudFormationClient } from './cloudformation-client';
 import { exportLines } from './release-version';
 import { decide, GuardDecision, parseOverride, ResourceChangeSummary } from '../stateful-guard';
 import { runAsScript } from './run-as-script';
 
-/** Approval messages carry the summary; bound it so the message stays within CodePipeline's limits. */
-export const MAX_PLAN_SUMMARY = 200;
+/** Approval messages carry the summary; bounded here, where it is produced (lib/release/approval-limits.ts). */
+export const MAX_PLAN_SUMMARY = MAX_PLAN_SUMMARY_CHARS;
+/** CodePipeline's limit on an action configuration value: the approval's review link is PLAN_URL. */
+const MAX_URL = ACTION_CONFIGURATION_VALUE_LIMIT;
 
 /** The change set with the `Changes` of every page; throws when it does not exist. */
 export async function readFullChangeSet(cfn: CloudFormationClient, stackName: string, changeSetName: string): Promise<DescribeChangeSetCommandOutput> {
@@ -90,6 +93,13 @@ export function buildLogUrl(region: string, buildId: string): string {
   return `https://${region}.console.aws.amazon.com/codesuite/codebuild/projects/${encodeURIComponent(project)}/build/${encodeURIComponent(buildId)}/log?region=${region}`;
 }
 
+/** The plan's link for the approval: its build log, or CodeBuild's project list when that would be too long. */
+function planUrl(region: string, buildId: string | undefined): string {
+  if (!buildId) return 'none';
+  const url = buildLogUrl(region, buildId);
+  return url.length <= MAX_URL ? url : `https://${region}.console.aws.amazon.com/codesuite/codebuild/projects?region=${region}`;
+}
+
 export interface PlanRun {
   /** The CodeBuild build running the plan, for a link to its log (absent outside CodeBuild). */
   buildId?: string;
@@ -138,7 +148,7 @@ export async function planChangeSet(cfn: CloudFormationClient, run: PlanRun): Pr
       CHANGE_SET_NAME: run.changeSetName,
       // Output variables cannot be empty.
       CHANGE_SET_URL: plan.changeSetUrl ?? 'none',
-      PLAN_URL: run.buildId ? buildLogUrl(run.region, run.buildId) : 'none',
+      PLAN_URL: planUrl(run.region, run.buildId),
     },
   };
 }
