@@ -1,9 +1,10 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { serviceFunctionCode } from './lambda-bundle';
 
 /** The runtime every function of the service runs on (house rule: Node 22 on Graviton). */
 export const SERVICE_RUNTIME = lambda.Runtime.NODEJS_22_X;
@@ -26,7 +27,7 @@ export interface ServiceFunctionProps {
 
 /**
  * A Node.js Lambda function as every function of the service is built: esbuild bundle (minified,
- * with source maps that Node applies to stack traces), Node 22 on arm64, its own log group with a
+ * with source maps that Node applies to stack traces; see lambda-bundle.ts), Node 22 on arm64, its own log group with a
  * retention, and its own role that may write to that log group and nothing else until the owner
  * grants more. No AWS managed policy (AWSLambdaBasicExecutionRole would allow every log group).
  */
@@ -48,8 +49,10 @@ export class ServiceFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
+      // Bundled in this process by esbuild's JS API with the options NodejsFunction used (see
+      // lambda-bundle.ts): the same bytes, without a shell and an npx per function.
+      code: serviceFunctionCode(props.entry),
+      handler: 'index.handler',
       functionName: props.functionName,
       description: props.description,
       runtime: SERVICE_RUNTIME,
@@ -60,16 +63,6 @@ export class ServiceFunction extends Construct {
       logGroup: this.logGroup,
       retryAttempts: props.retryAttempts,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
-      bundling: {
-        minify: true,
-        sourceMap: true,
-        // Maps carry positions only, not our source text: smaller assets, nothing extra shipped.
-        sourcesContent: false,
-        target: 'node22',
-        format: OutputFormat.CJS,
-        // The Node 22 runtime ships AWS SDK v3; keeping it out of the bundle keeps bundles small.
-        externalModules: ['@aws-sdk/*'],
-      },
     });
     Validations.of(this.function).acknowledge({
       id: 'AwsSolutions-L1',
