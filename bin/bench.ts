@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { machineInfo } from '../lib/bench/machine';
-import { renderFigures, spliceFigures, type Figures } from '../lib/bench/report';
+import { headlineRatios, renderFigures, spliceFigures, type Figures } from '../lib/bench/report';
 import { machineLine } from '../lib/bench/machine';
 import { REL_BEGIN, REL_END, renderReliability } from '../lib/reliability/report';
 import type { FigureLine } from '../lib/reliability/figures';
@@ -136,6 +136,7 @@ async function main(): Promise<void> {
 
   const section = renderFigures(figures);
   console.log(section);
+  for (const line of Object.values(headlineRatios(figures))) log(line);
   if (values.write) {
     const path = join(REPO_ROOT, 'docs', 'benchmarks.md');
     let doc = '# Benchmarks\n';

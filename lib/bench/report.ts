@@ -19,6 +19,33 @@ export interface Figures {
   tests?: TestTimeFigures;
 }
 
+/** The goals of issue #9: synth at most 1.6x the empty app; local API at least 0.7x the SDK floor. */
+export const SYNTH_GOAL = 1.6;
+export const THROUGHPUT_GOAL = 0.7;
+
+/**
+ * The two headline ratios, each against its floor measured in the same run, with its goal: what
+ * `npm run bench` prints last, and what the synth and throughput sections open with.
+ */
+export function headlineRatios(f: Pick<Figures, 'synth' | 'throughput'>): { synth?: string; throughput?: string } {
+  const out: { synth?: string; throughput?: string } = {};
+  const verdict = (met: boolean) => (met ? 'goal met' : 'goal not met');
+  if (f.synth) {
+    const s = f.synth;
+    const r = s.app.ms / s.floor.ms;
+    out.synth =
+      s.app.ok && s.floor.ok
+        ? `Synth ratio: ${r.toFixed(2)}x the empty CDK app (${secs(s.app.ms)} s against ${secs(s.floor.ms)} s, same run; goal at most ${SYNTH_GOAL.toFixed(2)}x: ${verdict(r <= SYNTH_GOAL)})`
+        : `Synth ratio: not measured (${s.app.ok ? `floor failed: ${s.floor.error}` : `synth failed: ${s.app.error}`})`;
+  }
+  if (f.throughput) {
+    const t = f.throughput;
+    const r = t.api.rps / t.sdk.rps;
+    out.throughput = `Throughput ratio: ${r.toFixed(2)}x the SDK floor (local API ${t.api.rps.toFixed(0)} req/s against ${t.sdk.rps.toFixed(0)} req/s for GetCommand alone on dynalite, same run; goal at least ${THROUGHPUT_GOAL.toFixed(2)}x: ${verdict(r >= THROUGHPUT_GOAL)})`;
+  }
+  return out;
+}
+
 const ms = (v: number, d = 2) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
 const secs = (v: number) => (v / 1000).toFixed(1);
 
@@ -95,6 +122,7 @@ export function renderFigures(f: Figures): string {
     out.push(open('throughput'));
     const t = f.throughput;
     out.push(`### Local API vs dynalite alone (autocannon, ${t.connections} connections, ${t.seconds} s each, servers in their own processes)`, '', stamp);
+    out.push(`**${headlineRatios(f).throughput}**`, '');
     const m = (v: number) => (v < 1 ? v.toFixed(2) : v.toFixed(1));
     out.push('| Target | Req/s | Latency mean | p50 | p99 | Requests | non-2xx | Errors |');
     out.push('|---|---:|---:|---:|---:|---:|---:|---:|');
@@ -112,6 +140,7 @@ export function renderFigures(f: Figures): string {
     out.push(open('synth'));
     const s = f.synth;
     out.push('### `cdk synth`', '', stamp);
+    out.push(`**${headlineRatios(f).synth}**`, '');
     out.push('| Synth | Time | vs floor |', '|---|---:|---:|');
     out.push(`| All our stacks (\`npx cdk synth --quiet\`) | ${s.app.ok ? `${secs(s.app.ms)} s` : `failed: ${s.app.error}`} | ${s.app.ok && s.floor.ok ? ratio(s.app.ms, s.floor.ms) : '-'} |`);
     out.push(`| Floor: empty CDK app, same CLI and runner | ${s.floor.ok ? `${secs(s.floor.ms)} s` : `failed: ${s.floor.error}`} | 1.00x |`, '');
