@@ -23,6 +23,11 @@ export interface ServiceFunctionProps {
   readonly logRemovalPolicy: RemovalPolicy;
   /** Retries of a failed asynchronous invocation (Lambda's default: 2). */
   readonly retryAttempts?: number;
+  /**
+   * X-Ray active tracing (default off). On for functions on a user's request path, where a trace
+   * shows API Gateway, the function's init and its invocation in one picture.
+   */
+  readonly tracing?: boolean;
 }
 
 /**
@@ -62,6 +67,7 @@ export class ServiceFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       retryAttempts: props.retryAttempts,
+      tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
     });
     Validations.of(this.function).acknowledge({
@@ -69,6 +75,19 @@ export class ServiceFunction extends Construct {
       reason:
         'Node.js 22 is the runtime the team builds and tests for (house rule; the local mode and CI run the same major). It is an AWS-supported LTS runtime; moving to Node.js 24 is a deliberate change made for every function at once in SERVICE_RUNTIME.',
     });
+    Validations.of(this.function).acknowledge({
+      id: 'Serverless-LambdaLatestVersion',
+      reason:
+        'The same choice as AwsSolutions-L1: Node.js 22 is the runtime the team builds and tests for, an AWS-supported LTS runtime; moving to Node.js 24 is one deliberate change for every function at once in SERVICE_RUNTIME.',
+    });
+    if (props.tracing) {
+      // Lambda adds xray:PutTraceSegments and xray:PutTelemetryRecords on "*" to the role.
+      Validations.of(this.role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (the service authorization reference lists no resource type for them), so Lambda grants them on "*"; they only write trace data.',
+      });
+    }
     // The log group must exist (with its retention) before the function can log into it.
     this.function.node.addDependency(this.logGroup);
   }
