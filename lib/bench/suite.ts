@@ -134,23 +134,44 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 export interface SynthFigures {
+  /** Median of the runs (ok only when every run succeeded). */
   app: { ms: number; ok: boolean; error?: string };
   floor: { ms: number; ok: boolean; error?: string };
+  /** Every run's time, in the order measured (floor and app alternate). */
+  samples?: { app: number[]; floor: number[] };
 }
 
-export async function measureSynth(): Promise<SynthFigures> {
-  const out1 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-'));
-  const out2 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-floor-'));
-  try {
-    const floor = await timed('npx', ['cdk', 'synth', '--quiet', '-o', out2, '--app', `npx tsx ${join('lib', 'bench', 'empty-app.ts')}`]);
-    const app = existsSync(join(REPO_ROOT, 'bin', 'app.ts'))
-      ? await timed('npx', ['cdk', 'synth', '--quiet', '-o', out1])
-      : { ms: NaN, ok: false, error: 'not measured: the CDK app (bin/app.ts) does not exist yet' };
-    return { app, floor };
-  } finally {
-    rmSync(out1, { recursive: true, force: true });
-    rmSync(out2, { recursive: true, force: true });
+type Timed = { ms: number; ok: boolean; error?: string };
+
+function medianOf(runs: Timed[]): Timed {
+  const failed = runs.find((r) => !r.ok);
+  if (failed) return failed;
+  const sorted = runs.map((r) => r.ms).sort((a, b) => a - b);
+  return { ms: sorted[Math.floor(sorted.length / 2)], ok: true };
+}
+
+/**
+ * `cdk synth` of our app and of the empty app, alternated `runs` times (floor first), each into a
+ * fresh directory; the medians are compared. Alternating keeps a change in the machine's load
+ * from landing on one side only (the machine may be shared).
+ */
+export async function measureSynth(runs = 1): Promise<SynthFigures> {
+  const hasApp = existsSync(join(REPO_ROOT, 'bin', 'app.ts'));
+  const appRuns: Timed[] = [];
+  const floorRuns: Timed[] = [];
+  for (let i = 0; i < runs; i++) {
+    const out1 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-'));
+    const out2 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-floor-'));
+    try {
+      floorRuns.push(await timed('npx', ['cdk', 'synth', '--quiet', '-o', out2, '--app', `npx tsx ${join('lib', 'bench', 'empty-app.ts')}`]));
+      if (hasApp) appRuns.push(await timed('npx', ['cdk', 'synth', '--quiet', '-o', out1]));
+    } finally {
+      rmSync(out1, { recursive: true, force: true });
+      rmSync(out2, { recursive: true, force: true });
+    }
   }
+  const app = hasApp ? medianOf(appRuns) : { ms: NaN, ok: false, error: 'not measured: the CDK app (bin/app.ts) does not exist yet' };
+  return { app, floor: medianOf(floorRuns), samples: { app: appRuns.map((r) => r.ms), floor: floorRuns.map((r) => r.ms) } };
 }
 
 export interface TestTimeFigures {
