@@ -131,8 +131,11 @@ export function renderFigures(f: Figures): string {
     out.push(row('Local API: GET /notes/{id} (gateway + JWT authorizer + handler + SDK + dynalite)', t.api));
     out.push(row('Floor: dynalite GetItem over raw HTTP (autocannon)', t.dynalite));
     out.push(row('Floor with the SDK: GetCommand loops in one process against the same dynalite', t.sdk));
+    if (t.sdkOneProcess) out.push(row('Floor with the SDK, dynalite in the same process (the local stack\'s shape)', t.sdkOneProcess));
     out.push(`| Ratio API / raw floor | ${ratio(t.api.rps, t.dynalite.rps)} | ${ratio(t.api.mean, t.dynalite.mean)} | | | | | |`);
-    out.push(`| Ratio API / SDK floor | ${ratio(t.api.rps, t.sdk.rps)} | ${ratio(t.api.mean, t.sdk.mean)} | | | | | |`, '');
+    out.push(`| Ratio API / SDK floor | ${ratio(t.api.rps, t.sdk.rps)} | ${ratio(t.api.mean, t.sdk.mean)} | | | | | |`);
+    if (t.sdkOneProcess) out.push(`| Ratio API / SDK floor in one process | ${ratio(t.api.rps, t.sdkOneProcess.rps)} | ${ratio(t.api.mean, t.sdkOneProcess.mean)} | | | | | |`);
+    out.push('');
     out.push(close('throughput'));
   }
 

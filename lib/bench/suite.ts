@@ -14,7 +14,7 @@ import { notesTableCreateInput } from '../notes-table-schema';
 import { LOCAL_CREDENTIALS } from '../local/dynamo';
 import { bundleLambda, discoverLambdas, FLOOR_ENTRY, type BundleResult } from './bundles';
 import { coldInitInterleaved } from './cold-init';
-import { dynaliteGet, localApiGet, type HttpFigures } from './http-bench';
+import { dynaliteGet, localApiGet, sdkOneProcess, type HttpFigures } from './http-bench';
 import { summarize, type Summary } from './stats';
 
 const execFileAsync = promisify(execFile);
@@ -112,6 +112,8 @@ export interface ThroughputFigures {
   api: HttpFigures;
   dynalite: HttpFigures;
   sdk: HttpFigures;
+  /** The SDK floor with dynalite in the same process (the local stack's shape). */
+  sdkOneProcess?: HttpFigures;
   seconds: number;
   connections: number;
 }
@@ -119,7 +121,8 @@ export interface ThroughputFigures {
 export async function measureThroughput(seconds: number, connections: number): Promise<ThroughputFigures> {
   const dyn = await dynaliteGet(seconds, connections);
   const apiFig = await localApiGet(seconds, connections);
-  return { api: apiFig, dynalite: dyn.raw, sdk: dyn.sdk, seconds, connections };
+  const oneProcess = await sdkOneProcess(seconds, connections);
+  return { api: apiFig, dynalite: dyn.raw, sdk: dyn.sdk, sdkOneProcess: oneProcess, seconds, connections };
 }
 
 async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ms: number; ok: boolean; error?: string }> {
