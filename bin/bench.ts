@@ -2,10 +2,10 @@
  * `npm run bench` — measures the notes service against its physical floor and prints the figures
  * as markdown. Not part of `npm test`.
  *
- *   npm run bench                      bundles, cold init, warm handler, throughput, synth
+ *   npm run bench                      bundles, cold init, warm handler, throughput, synth, first npm start
  *   npm run bench -- --with-slow       ... and `npm test` timing
  *   npm run bench -- --write           ... and replace the figures section of docs/benchmarks.md
- *   npm run bench -- --only cold,warm  just some sections (bundles, cold, warm, http, synth, tests)
+ *   npm run bench -- --only cold,warm  just some sections (bundles, cold, warm, http, synth, start, tests)
  *   npm run bench -- --quick           fewer samples (a smoke run of the harness)
  *   npm run bench -- --only reliability [--write]
  *                                      the reliability suite at a larger size than CI's; its
@@ -24,9 +24,9 @@ import { headlineRatios, renderFigures, spliceFigures, type Figures } from '../l
 import { machineLine } from '../lib/bench/machine';
 import { REL_BEGIN, REL_END, renderReliability } from '../lib/reliability/report';
 import type { FigureLine } from '../lib/reliability/figures';
-import { measureBundles, measureColdInit, measureHandlerCpu, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
+import { measureBundles, measureColdInit, measureHandlerCpu, measureStart, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
 
-const SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'tests', 'reliability'] as const;
+const SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'start', 'tests', 'reliability'] as const;
 type Section = (typeof SECTIONS)[number];
 
 function readOr(path: string, fallback: string): string {
@@ -73,7 +73,7 @@ async function main(): Promise<void> {
     },
   });
   if (values.help) {
-    console.log('usage: npm run bench -- [--with-slow] [--write] [--quick] [--only bundles,cold,warm,http,synth,tests,reliability]');
+    console.log('usage: npm run bench -- [--with-slow] [--write] [--quick] [--only bundles,cold,warm,http,synth,start,tests,reliability]');
     return;
   }
   const only = values.only ? (values.only.split(',') as Section[]) : SECTIONS.filter((s) => (s !== 'tests' && s !== 'reliability') || values['with-slow']);
@@ -116,6 +116,11 @@ async function main(): Promise<void> {
     const synthRuns = quick ? 1 : 3;
     log(`cdk synth: empty app, then ours, alternating, ${synthRuns} of each`);
     figures.synth = await measureSynth(synthRuns);
+  }
+  if (want('start')) {
+    const startRuns = quick ? 1 : 3;
+    log(`first npm start until the API URL, against npm exec of a one-line tsx script, ${startRuns} of each`);
+    figures.start = await measureStart(startRuns);
   }
   if (want('tests')) {
     log('npm test and its parts (slow)');

@@ -16,6 +16,7 @@ import { bundleLambda, discoverLambdas, FLOOR_ENTRY, type BundleResult } from '.
 import { coldInitInterleaved } from './cold-init';
 import { dynaliteGet, localApiGet, sdkOneProcess, type HttpFigures } from './http-bench';
 import { summarize, type Summary } from './stats';
+import { freePorts } from '../reliability/child-stack';
 
 const execFileAsync = promisify(execFile);
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -175,6 +176,66 @@ export async function measureSynth(runs = 1): Promise<SynthFigures> {
   }
   const app = hasApp ? medianOf(appRuns) : { ms: NaN, ok: false, error: 'not measured: the CDK app (bin/app.ts) does not exist yet' };
   return { app, floor: medianOf(floorRuns), samples: { app: appRuns.map((r) => r.ms), floor: floorRuns.map((r) => r.ms) } };
+}
+
+export interface StartFigures {
+  /** Medians: `npm start` on a fresh data directory until it prints the API URL. */
+  app: Timed;
+  /** `npm exec -- tsx` of a file that prints one line. */
+  floor: Timed;
+  samples: { app: number[]; floor: number[] };
+}
+
+/** Runs `cmd` in its own process group until a stdout line contains `marker`, then stops the group. */
+function timeUntilOutput(cmd: string, args: string[], marker: string, timeoutMs = 120_000): Promise<Timed> {
+  return new Promise((res) => {
+    const t = Date.now();
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let result: Timed | undefined;
+    const stop = (r: Timed): void => {
+      if (result) return;
+      result = r;
+      clearTimeout(timer);
+      try {
+        process.kill(-child.pid!, 'SIGINT');
+      } catch {
+        // already gone
+      }
+    };
+    const timer = setTimeout(() => stop({ ms: Date.now() - t, ok: false, error: `no "${marker}" after ${timeoutMs} ms: ${out.slice(-300)}` }), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(marker)) stop({ ms: Date.now() - t, ok: true });
+    });
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', () => {
+      stop({ ms: Date.now() - t, ok: false, error: `exited before "${marker}": ${out.slice(-300)}` });
+      res(result!);
+    });
+  });
+}
+
+/**
+ * The first `npm start` (a fresh data directory: creates the table, the pool and its clients)
+ * until the API URL is printed, against npm running a one-line tsx script; alternated `runs` times.
+ */
+export async function measureStart(runs = 3): Promise<StartFigures> {
+  const appRuns: Timed[] = [];
+  const floorRuns: Timed[] = [];
+  for (let i = 0; i < runs; i++) {
+    floorRuns.push(await timeUntilOutput('npm', ['exec', '--offline', '--', 'tsx', join('lib', 'bench', 'start-floor.ts')], 'floor ready'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'notes-bench-start-'));
+    try {
+      const [api, dynamo, cognito] = await freePorts(3);
+      appRuns.push(
+        await timeUntilOutput('npm', ['start', '--', '--data-dir', dataDir, '--port', String(api), '--dynamo-port', String(dynamo), '--cognito-port', String(cognito)], `http://127.0.0.1:${api}/`),
+      );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  return { app: medianOf(appRuns), floor: medianOf(floorRuns), samples: { app: appRuns.map((r) => r.ms), floor: floorRuns.map((r) => r.ms) } };
 }
 
 export interface TestTimeFigures {
