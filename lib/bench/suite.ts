@@ -193,15 +193,23 @@ function timeUntilOutput(cmd: string, args: string[], marker: string, timeoutMs 
     const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     let result: Timed | undefined;
+    let exited = false;
+    let killTimer: NodeJS.Timeout | undefined;
     const stop = (r: Timed): void => {
       if (result) return;
       result = r;
       clearTimeout(timer);
-      try {
-        process.kill(-child.pid!, 'SIGINT');
-      } catch {
-        // already gone
-      }
+      const signal = (sig: NodeJS.Signals): void => {
+        if (exited) return;
+        try {
+          process.kill(-child.pid!, sig);
+        } catch {
+          // already gone
+        }
+      };
+      signal('SIGINT');
+      // A stack that does not stop on Ctrl-C must not hang the bench.
+      killTimer = setTimeout(() => signal('SIGKILL'), 15_000);
     };
     const timer = setTimeout(() => stop({ ms: Date.now() - t, ok: false, error: `no "${marker}" after ${timeoutMs} ms: ${out.slice(-300)}` }), timeoutMs);
     child.stdout.on('data', (d: Buffer) => {
@@ -210,6 +218,8 @@ function timeUntilOutput(cmd: string, args: string[], marker: string, timeoutMs 
     });
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.once('exit', () => {
+      exited = true;
+      clearTimeout(killTimer);
       stop({ ms: Date.now() - t, ok: false, error: `exited before "${marker}": ${out.slice(-300)}` });
       res(result!);
     });
