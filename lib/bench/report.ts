@@ -147,7 +147,12 @@ export function renderFigures(f: Figures): string {
     out.push(`**${headlineRatios(f).synth}**`, '');
     out.push('| Synth | Time | vs floor |', '|---|---:|---:|');
     out.push(`| All our stacks (\`npx cdk synth --quiet\`) | ${s.app.ok ? `${secs(s.app.ms)} s` : `failed: ${s.app.error}`} | ${s.app.ok && s.floor.ok ? ratio(s.app.ms, s.floor.ms) : '-'} |`);
-    out.push(`| Floor: empty CDK app, same CLI and runner | ${s.floor.ok ? `${secs(s.floor.ms)} s` : `failed: ${s.floor.error}`} | 1.00x |`, '');
+    out.push(`| Floor: empty CDK app, same CLI and runner | ${s.floor.ok ? `${secs(s.floor.ms)} s` : `failed: ${s.floor.error}`} | 1.00x |`);
+    if (s.cpu) {
+      out.push(`| CPU time of our synth (user + system, every process) | ${secs(s.cpu.app)} s | ${ratio(s.cpu.app, s.cpu.floor)} |`);
+      out.push(`| CPU time of the floor | ${secs(s.cpu.floor)} s | 1.00x |`);
+    }
+    out.push('');
     if (s.samples && s.samples.floor.length > 1) {
       out.push(
         `Medians of ${s.samples.floor.length} runs each, floor and app alternating: app ${s.samples.app.map(secs).join(', ')} s; floor ${s.samples.floor.map(secs).join(', ')} s.`,

@@ -5,7 +5,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -143,9 +143,31 @@ export interface SynthFigures {
   floor: { ms: number; ok: boolean; error?: string };
   /** Every run's time, in the order measured (floor and app alternate). */
   samples?: { app: number[]; floor: number[] };
+  /**
+   * Median CPU time (user + system, every process of the synth, from GNU time), when
+   * `/usr/bin/time` exists: on a shared machine it moves far less with the load than wall time.
+   */
+  cpu?: { app: number; floor: number };
 }
 
-type Timed = { ms: number; ok: boolean; error?: string };
+type Timed = { ms: number; ok: boolean; error?: string; cpuMs?: number };
+
+const GNU_TIME = '/usr/bin/time';
+
+/** `timed`, with the CPU time of the command and its children when GNU time is there. */
+async function timedWithCpu(cmd: string, args: string[]): Promise<Timed> {
+  if (!existsSync(GNU_TIME)) return timed(cmd, args);
+  const cpuFile = join(mkdtempSync(join(tmpdir(), 'notes-bench-cpu-')), 'cpu');
+  const r: Timed = await timed(GNU_TIME, ['-o', cpuFile, '-f', '%U %S', cmd, ...args]);
+  try {
+    const [user, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    if (Number.isFinite(user) && Number.isFinite(sys)) r.cpuMs = (user + sys) * 1000;
+  } catch {
+    // no CPU figure for this run
+  }
+  rmSync(dirname(cpuFile), { recursive: true, force: true });
+  return r;
+}
 
 function medianOf(runs: Timed[]): Timed {
   const failed = runs.find((r) => !r.ok);
@@ -167,15 +189,25 @@ export async function measureSynth(runs = 1): Promise<SynthFigures> {
     const out1 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-'));
     const out2 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-floor-'));
     try {
-      floorRuns.push(await timed('npx', ['cdk', 'synth', '--quiet', '-o', out2, '--app', `npx tsx ${join('lib', 'bench', 'empty-app.ts')}`]));
-      if (hasApp) appRuns.push(await timed('npx', ['cdk', 'synth', '--quiet', '-o', out1]));
+      floorRuns.push(await timedWithCpu('npx', ['cdk', 'synth', '--quiet', '-o', out2, '--app', `npx tsx ${join('lib', 'bench', 'empty-app.ts')}`]));
+      if (hasApp) appRuns.push(await timedWithCpu('npx', ['cdk', 'synth', '--quiet', '-o', out1]));
     } finally {
       rmSync(out1, { recursive: true, force: true });
       rmSync(out2, { recursive: true, force: true });
     }
   }
   const app = hasApp ? medianOf(appRuns) : { ms: NaN, ok: false, error: 'not measured: the CDK app (bin/app.ts) does not exist yet' };
-  return { app, floor: medianOf(floorRuns), samples: { app: appRuns.map((r) => r.ms), floor: floorRuns.map((r) => r.ms) } };
+  const cpuMedian = (runs: Timed[]): number => {
+    const v = runs.map((r) => r.cpuMs ?? NaN).sort((a, b) => a - b);
+    return v[Math.floor(v.length / 2)] ?? NaN;
+  };
+  const cpu = { app: cpuMedian(appRuns), floor: cpuMedian(floorRuns) };
+  return {
+    app,
+    floor: medianOf(floorRuns),
+    samples: { app: appRuns.map((r) => r.ms), floor: floorRuns.map((r) => r.ms) },
+    ...(Number.isFinite(cpu.app) && Number.isFinite(cpu.floor) ? { cpu } : {}),
+  };
 }
 
 export interface StartFigures {
