@@ -2,10 +2,10 @@
  * `npm run bench` — measures the notes service against its physical floor and prints the figures
  * as markdown. Not part of `npm test`.
  *
- *   npm run bench                      bundles, cold init, warm handler, throughput, synth
+ *   npm run bench                      bundles, cold init, warm handler, throughput, synth, first npm start
  *   npm run bench -- --with-slow       ... and `npm test` timing
  *   npm run bench -- --write           ... and replace the figures section of docs/benchmarks.md
- *   npm run bench -- --only cold,warm  just some sections (bundles, cold, warm, http, synth, tests)
+ *   npm run bench -- --only cold,warm  just some sections (bundles, cold, warm, http, synth, start, tests)
  *   npm run bench -- --quick           fewer samples (a smoke run of the harness)
  *   npm run bench -- --only reliability [--write]
  *                                      the reliability suite at a larger size than CI's; its
@@ -20,11 +20,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_USAGE, BenchUsageError, parseBenchArgs, type BenchSection } from '../lib/bench/args';
 import { machineInfo } from '../lib/bench/machine';
-import { renderFigures, spliceFigures, type Figures } from '../lib/bench/report';
+import { headlineRatios, renderFigures, spliceFigures, type Figures } from '../lib/bench/report';
 import { machineLine } from '../lib/bench/machine';
 import { REL_BEGIN, REL_END, renderReliability } from '../lib/reliability/report';
 import type { FigureLine } from '../lib/reliability/figures';
-import { measureBundles, measureColdInit, measureHandlerCpu, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
+import { measureBundles, measureColdInit, measureHandlerCpu, measureStart, measureSynth, measureTestTime, measureThroughput, measureWarm, REPO_ROOT } from '../lib/bench/suite';
 
 type Section = BenchSection;
 
@@ -103,8 +103,14 @@ async function main(): Promise<void> {
     figures.throughput = await measureThroughput(httpSeconds, 10);
   }
   if (want('synth')) {
-    log('cdk synth: empty app, then ours');
-    figures.synth = await measureSynth();
+    const synthRuns = quick ? 1 : 3;
+    log(`cdk synth: empty app, then ours, alternating, ${synthRuns} of each`);
+    figures.synth = await measureSynth(synthRuns);
+  }
+  if (want('start')) {
+    const startRuns = quick ? 1 : 3;
+    log(`first npm start until the API URL, against npm exec of a one-line tsx script, ${startRuns} of each`);
+    figures.start = await measureStart(startRuns);
   }
   if (want('tests')) {
     log('npm test and its parts (slow)');
@@ -126,6 +132,7 @@ async function main(): Promise<void> {
 
   const section = renderFigures(figures);
   console.log(section);
+  for (const line of Object.values(headlineRatios(figures))) log(line);
   if (values.write) {
     const path = join(REPO_ROOT, 'docs', 'benchmarks.md');
     let doc = '# Benchmarks\n';

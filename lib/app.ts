@@ -1,12 +1,13 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
+import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { version as packageVersion } from '../package.json';
 import { AppConfig, loadConfig, loadRelease, notesStackName, ReleaseInfo } from './config';
+import { acknowledgeEmailSubscriptions, acknowledgePipelineServerlessFindings } from './constructs/serverless-nag';
 import { NotesStack } from './notes-stack';
 import { NotesPipelineStack, PIPELINE_STACK_NAME } from './pipeline/pipeline-stack';
 
 export interface BuildAppOptions {
-  /** Run the cdk-nag AwsSolutions checks at synth (default true; tests of single facts turn it off). */
+  /** Run the cdk-nag AwsSolutions and Serverless checks at synth (default true; tests of single facts turn it off). */
   readonly nagChecks?: boolean;
 }
 
@@ -20,7 +21,7 @@ export interface BuiltApp {
 
 /**
  * Builds the whole CDK app from `cdk.json` context: one `NotesStack-<env>` per configured
- * environment, tags, and the cdk-nag checks. `bin/app.ts` calls this; tests call it on their own
+ * environment, tags, and the cdk-nag checks (AwsSolutions and Serverless). `bin/app.ts` calls this; tests call it on their own
  * `App` with their own context.
  */
 export function buildApp(app: App, options: BuildAppOptions = {}): BuiltApp {
@@ -45,9 +46,12 @@ export function buildApp(app: App, options: BuildAppOptions = {}): BuiltApp {
     env: { account: config.pipeline.account, region: config.pipeline.region },
   });
   Tags.of(pipelineStack).add('notes:component', 'pipeline');
+  // cdk-nag Serverless findings of constructs that do not say how they are invoked (see serverless-nag.ts).
+  acknowledgePipelineServerlessFindings(pipelineStack);
+  for (const stack of notesStacks) acknowledgeEmailSubscriptions(stack);
 
   Tags.of(app).add('notes:service', config.service);
   Tags.of(app).add('notes:managed-by', 'cdk');
-  if (options.nagChecks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  if (options.nagChecks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return { config, release, notesStacks, pipelineStack };
 }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const BENCH_SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'tests', 'reliability'] as const;
+export const BENCH_SECTIONS = ['bundles', 'cold', 'warm', 'http', 'synth', 'start', 'tests', 'reliability'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 export const BENCH_USAGE = `Usage: npm run bench -- [--only SECTION,...] [--quick] [--with-slow] [--write]
@@ -18,7 +18,8 @@ Options:
                   cold         cold module init of each bundle, in fresh processes
                   warm         warm handler time per route against the bare DynamoDB call
                   http         throughput: dynalite alone, then the local API
-                  synth        cdk synth of an empty CDK app, then of ours
+                  synth        cdk synth of an empty CDK app, then of ours (alternating runs, medians)
+                  start        the first npm start until the API URL, against npm running a one-line script
                   tests        npm test and its parts (slow)
                   reliability  the reliability suite at a larger size than CI's (minutes)
   --quick       fewer samples: a smoke run of the harness, not figures to quote

@@ -5,22 +5,16 @@
 import { build, type BuildOptions } from 'esbuild';
 import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { SERVICE_ESBUILD_OPTIONS } from '../constructs/lambda-bundle';
 
 /**
- * The esbuild options `NodejsFunction` uses for our functions (see lib/constructs): minified,
- * with source maps, CommonJS for Node 22 on Lambda. With a Node 18+ runtime and the
- * `sdkV3ExcludeSmithyPackages` flag unset, CDK leaves `@aws-sdk/*` external (the runtime
- * provides it) and bundles everything else, `@smithy/*` included.
+ * The esbuild options every service function is bundled with at synth (lib/constructs/lambda-bundle.ts,
+ * the same flags `NodejsFunction` used): minified, with source maps, CommonJS for Node 22 on
+ * Lambda, `@aws-sdk/*` external (the runtime provides it), everything else bundled.
  */
 export const LAMBDA_BUNDLE_OPTIONS: BuildOptions = {
-  bundle: true,
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  external: ['@aws-sdk/*'],
+  ...SERVICE_ESBUILD_OPTIONS,
+  external: [...SERVICE_ESBUILD_OPTIONS.external],
   logLevel: 'silent',
 };
 

@@ -78,6 +78,29 @@ async function sdkLoop(endpoint: string, seconds: number, connections: number): 
 
 const BENCH_NOTE_ID = '01JBENCH0000000000000000000';
 
+/** The SDK floor in the local stack's shape: dynalite and the GetCommand loops in one process. */
+export async function sdkOneProcess(seconds: number, connections: number): Promise<HttpFigures> {
+  const dataDir = tempDir('bench-one-process');
+  try {
+    const out = await new Promise<string>((res, rej) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', resolve(__dirname, 'sdk-one-process.ts')], {
+        cwd: resolve(__dirname, '..', '..'),
+        env: { PATH: process.env.PATH, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', BENCH_DIR: dataDir, BENCH_SECONDS: String(seconds), BENCH_CONNECTIONS: String(connections) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.once('error', rej);
+      child.once('exit', (code) => (code === 0 ? res(stdout) : rej(new Error(`one-process SDK floor failed (${code}): ${stderr.slice(-500)}`))));
+    });
+    return JSON.parse(out.trim().split('\n').pop() ?? '') as HttpFigures;
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 /**
  * GetItem of the same kind of item straight against dynalite (LevelDB), the floor under the API:
  * raw HTTP from autocannon, and the SDK's GetCommand in a tight loop (what the handler pays).

@@ -5,7 +5,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
@@ -15,8 +15,9 @@ import { createTableAndWait } from '../local/tables';
 import { LOCAL_CREDENTIALS } from '../local/dynamo';
 import { bundleLambda, discoverLambdas, FLOOR_ENTRY, type BundleResult } from './bundles';
 import { coldInitInterleaved } from './cold-init';
-import { dynaliteGet, localApiGet, type HttpFigures } from './http-bench';
+import { dynaliteGet, localApiGet, sdkOneProcess, type HttpFigures } from './http-bench';
 import { summarize, type Summary } from './stats';
+import { freePorts } from '../reliability/child-stack';
 
 const execFileAsync = promisify(execFile);
 export const REPO_ROOT = resolve(__dirname, '..', '..');
@@ -113,6 +114,8 @@ export interface ThroughputFigures {
   api: HttpFigures;
   dynalite: HttpFigures;
   sdk: HttpFigures;
+  /** The SDK floor with dynalite in the same process (the local stack's shape). */
+  sdkOneProcess?: HttpFigures;
   seconds: number;
   connections: number;
 }
@@ -120,7 +123,8 @@ export interface ThroughputFigures {
 export async function measureThroughput(seconds: number, connections: number): Promise<ThroughputFigures> {
   const dyn = await dynaliteGet(seconds, connections);
   const apiFig = await localApiGet(seconds, connections);
-  return { api: apiFig, dynalite: dyn.raw, sdk: dyn.sdk, seconds, connections };
+  const oneProcess = await sdkOneProcess(seconds, connections);
+  return { api: apiFig, dynalite: dyn.raw, sdk: dyn.sdk, sdkOneProcess: oneProcess, seconds, connections };
 }
 
 async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ms: number; ok: boolean; error?: string }> {
@@ -135,23 +139,146 @@ async function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): 
 }
 
 export interface SynthFigures {
+  /** Median of the runs (ok only when every run succeeded). */
   app: { ms: number; ok: boolean; error?: string };
   floor: { ms: number; ok: boolean; error?: string };
+  /** Every run's time, in the order measured (floor and app alternate). */
+  samples?: { app: number[]; floor: number[] };
+  /**
+   * Median CPU time (user + system, every process of the synth, from GNU time), when
+   * `/usr/bin/time` exists: on a shared machine it moves far less with the load than wall time.
+   */
+  cpu?: { app: number; floor: number };
 }
 
-export async function measureSynth(): Promise<SynthFigures> {
-  const out1 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-'));
-  const out2 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-floor-'));
+type Timed = { ms: number; ok: boolean; error?: string; cpuMs?: number };
+
+const GNU_TIME = '/usr/bin/time';
+
+/** `timed`, with the CPU time of the command and its children when GNU time is there. */
+async function timedWithCpu(cmd: string, args: string[]): Promise<Timed> {
+  if (!existsSync(GNU_TIME)) return timed(cmd, args);
+  const cpuFile = join(mkdtempSync(join(tmpdir(), 'notes-bench-cpu-')), 'cpu');
+  const r: Timed = await timed(GNU_TIME, ['-o', cpuFile, '-f', '%U %S', cmd, ...args]);
   try {
-    const floor = await timed('npx', ['cdk', 'synth', '--quiet', '-o', out2, '--app', `npx tsx ${join('lib', 'bench', 'empty-app.ts')}`]);
-    const app = existsSync(join(REPO_ROOT, 'bin', 'app.ts'))
-      ? await timed('npx', ['cdk', 'synth', '--quiet', '-o', out1])
-      : { ms: NaN, ok: false, error: 'not measured: the CDK app (bin/app.ts) does not exist yet' };
-    return { app, floor };
-  } finally {
-    rmSync(out1, { recursive: true, force: true });
-    rmSync(out2, { recursive: true, force: true });
+    const [user, sys] = readFileSync(cpuFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    if (Number.isFinite(user) && Number.isFinite(sys)) r.cpuMs = (user + sys) * 1000;
+  } catch {
+    // no CPU figure for this run
   }
+  rmSync(dirname(cpuFile), { recursive: true, force: true });
+  return r;
+}
+
+function medianOf(runs: Timed[]): Timed {
+  const failed = runs.find((r) => !r.ok);
+  if (failed) return failed;
+  const sorted = runs.map((r) => r.ms).sort((a, b) => a - b);
+  return { ms: sorted[Math.floor(sorted.length / 2)], ok: true };
+}
+
+/**
+ * `cdk synth` of our app and of the empty app, alternated `runs` times (floor first), each into a
+ * fresh directory; the medians are compared. Alternating keeps a change in the machine's load
+ * from landing on one side only (the machine may be shared).
+ */
+export async function measureSynth(runs = 1): Promise<SynthFigures> {
+  const hasApp = existsSync(join(REPO_ROOT, 'bin', 'app.ts'));
+  const appRuns: Timed[] = [];
+  const floorRuns: Timed[] = [];
+  for (let i = 0; i < runs; i++) {
+    const out1 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-'));
+    const out2 = mkdtempSync(join(tmpdir(), 'notes-bench-synth-floor-'));
+    try {
+      floorRuns.push(await timedWithCpu('npx', ['cdk', 'synth', '--quiet', '-o', out2, '--app', `npx tsx ${join('lib', 'bench', 'empty-app.ts')}`]));
+      if (hasApp) appRuns.push(await timedWithCpu('npx', ['cdk', 'synth', '--quiet', '-o', out1]));
+    } finally {
+      rmSync(out1, { recursive: true, force: true });
+      rmSync(out2, { recursive: true, force: true });
+    }
+  }
+  const app = hasApp ? medianOf(appRuns) : { ms: NaN, ok: false, error: 'not measured: the CDK app (bin/app.ts) does not exist yet' };
+  const cpuMedian = (runs: Timed[]): number => {
+    const v = runs.map((r) => r.cpuMs ?? NaN).sort((a, b) => a - b);
+    return v[Math.floor(v.length / 2)] ?? NaN;
+  };
+  const cpu = { app: cpuMedian(appRuns), floor: cpuMedian(floorRuns) };
+  return {
+    app,
+    floor: medianOf(floorRuns),
+    samples: { app: appRuns.map((r) => r.ms), floor: floorRuns.map((r) => r.ms) },
+    ...(Number.isFinite(cpu.app) && Number.isFinite(cpu.floor) ? { cpu } : {}),
+  };
+}
+
+export interface StartFigures {
+  /** Medians: `npm start` on a fresh data directory until it prints the API URL. */
+  app: Timed;
+  /** `npm exec -- tsx` of a file that prints one line. */
+  floor: Timed;
+  samples: { app: number[]; floor: number[] };
+}
+
+/** Runs `cmd` in its own process group until a stdout line contains `marker`, then stops the group. */
+function timeUntilOutput(cmd: string, args: string[], marker: string, timeoutMs = 120_000): Promise<Timed> {
+  return new Promise((res) => {
+    const t = Date.now();
+    const child = spawn(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    let result: Timed | undefined;
+    let exited = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (r: Timed): void => {
+      if (result) return;
+      result = r;
+      clearTimeout(timer);
+      const signal = (sig: NodeJS.Signals): void => {
+        if (exited) return;
+        try {
+          process.kill(-child.pid!, sig);
+        } catch {
+          // already gone
+        }
+      };
+      signal('SIGINT');
+      // A stack that does not stop on Ctrl-C must not hang the bench.
+      killTimer = setTimeout(() => signal('SIGKILL'), 15_000);
+    };
+    const timer = setTimeout(() => stop({ ms: Date.now() - t, ok: false, error: `no "${marker}" after ${timeoutMs} ms: ${out.slice(-300)}` }), timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes(marker)) stop({ ms: Date.now() - t, ok: true });
+    });
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', () => {
+      exited = true;
+      clearTimeout(killTimer);
+      stop({ ms: Date.now() - t, ok: false, error: `exited before "${marker}": ${out.slice(-300)}` });
+      res(result!);
+    });
+  });
+}
+
+/**
+ * The first `npm start` (a fresh data directory: creates the table, the pool and its clients)
+ * until the API URL is printed, against npm running a one-line tsx script; alternated `runs` times.
+ */
+export async function measureStart(runs = 3): Promise<StartFigures> {
+  const appRuns: Timed[] = [];
+  const floorRuns: Timed[] = [];
+  for (let i = 0; i < runs; i++) {
+    floorRuns.push(await timeUntilOutput('npm', ['exec', '--offline', '--', 'tsx', join('lib', 'bench', 'start-floor.ts')], 'floor ready'));
+    const dataDir = mkdtempSync(join(tmpdir(), 'notes-bench-start-'));
+    try {
+      const [api, dynamo, cognito] = await freePorts(3);
+      appRuns.push(
+        await timeUntilOutput('npm', ['start', '--', '--data-dir', dataDir, '--port', String(api), '--dynamo-port', String(dynamo), '--cognito-port', String(cognito)], `http://127.0.0.1:${api}/`),
+      );
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }
+  return { app: medianOf(appRuns), floor: medianOf(floorRuns), samples: { app: appRuns.map((r) => r.ms), floor: floorRuns.map((r) => r.ms) } };
 }
 
 export interface TestTimeFigures {

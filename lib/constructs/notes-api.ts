@@ -100,6 +100,13 @@ export class NotesApi extends Construct {
         CORS_ALLOW_ORIGINS: origins.join(','),
         POWERTOOLS_SERVICE_NAME: 'notes-api',
       },
+      // With the stage's tracing: one trace per request through API Gateway and the function.
+      tracing: true,
+    });
+    Validations.of(fn.function).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason:
+        'API Gateway invokes the notes API synchronously (Lambda proxy integration): a failure is the caller\'s 5xx answer at once, and no event is queued that a dead-letter queue could keep.',
     });
     props.table.grantNotesApiAccess(fn.function);
     this.handler = fn.function;
@@ -127,6 +134,8 @@ export class NotesApi extends Construct {
         accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
         throttlingRateLimit: props.throttle.rateLimit,
         throttlingBurstLimit: props.throttle.burstLimit,
+        // X-Ray for every request (with the handler's active tracing); sampling keeps it cheap.
+        tracingEnabled: true,
       },
       defaultCorsPreflightOptions:
         origins.length > 0

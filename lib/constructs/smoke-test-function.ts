@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { NotesAuth } from './notes-auth';
 import { ServiceFunction } from './service-function';
 import { SmokeUser } from './smoke-user';
+import { acknowledgePipelineInvokedFunction } from './serverless-nag';
 
 export interface SmokeTestFunctionProps {
   /** Physical-name prefix; the function is `<prefix>-smoke-test` (the pipeline invokes it by name). */
@@ -69,6 +70,7 @@ export class SmokeTestFunction extends Construct {
       reason:
         'codepipeline:PutJobSuccessResult and PutJobFailureResult support no resource-level permissions (the service authorization reference lists no resource type), so the resource must be "*"; the statement allows only those two actions.',
     });
+    acknowledgePipelineInvokedFunction(fn);
     this.function = fn.function;
   }
 }

@@ -6,6 +6,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { NotesAuth } from './notes-auth';
+import { acknowledgeCustomResourceFunctions } from './serverless-nag';
 import { ServiceFunction } from './service-function';
 
 /** Sign-in name of the smoke user; `.invalid` is reserved (RFC 2606), so no mail ever leaves. */
@@ -78,6 +79,8 @@ export class SmokeUser extends Construct {
       reason:
         'The CDK custom resource provider invokes its onEvent function by ARN including any version or alias (`<arn>:*`); it is the one function of this construct.',
     });
+
+    acknowledgeCustomResourceFunctions(onEvent, provider);
 
     const user = new CustomResource(this, 'User', {
       serviceToken: provider.serviceToken,

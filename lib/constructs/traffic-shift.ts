@@ -9,6 +9,7 @@ import type { DeploymentStrategy } from '../config';
 import { deploymentConfigFor } from '../traffic-shift';
 import { ServiceFunction } from './service-function';
 import { SmokeUser } from './smoke-user';
+import { acknowledgeLifecycleHookFunction } from './serverless-nag';
 
 /**
  * The alarms CodeDeploy watches while traffic shifts. They look at the NEW version only (its
@@ -107,6 +108,7 @@ export class TrafficShift extends Construct {
         SMOKE_SECRET_ARN: props.smokeUser.secret.secretArn,
       },
     });
+    acknowledgeLifecycleHookFunction(hook);
     // Exactly the version under test: not the alias (real users' traffic), not $LATEST.
     hook.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'InvokeTheNewVersion', actions: ['lambda:InvokeFunction'], resources: [props.version.functionArn] }),

@@ -10,6 +10,12 @@
  * we use aws-jwt-verify's generic `JwtVerifier` pointed at cognito-local's issuer and JWKS. Its
  * built-in fetcher speaks HTTPS only; cognito-local serves plain HTTP on loopback, so the JWKS is
  * fetched with a small HTTP fetcher.
+ *
+ * Like API Gateway (an authorizer's `AuthorizerResultTtlInSeconds` defaults to 300 s, and the
+ * stack leaves it at that), a verified token's claims are cached, keyed on the whole token, for
+ * 300 s but never past the token's `exp`. Only tokens that verified are cached, so a forged,
+ * tampered, expired or not-yet-valid token is verified (and refused) every time; a cached token
+ * stops being accepted at its `exp`, exactly when the verifier would start refusing it.
  */
 import { JwtVerifier } from 'aws-jwt-verify';
 import { NonRetryableFetchError } from 'aws-jwt-verify/error';
@@ -33,6 +39,11 @@ const httpFetcher: Fetcher = {
   },
 };
 
+/** API Gateway's default authorizer result TTL (`AuthorizerResultTtlInSeconds` unset). */
+export const AUTHORIZER_CACHE_TTL_MS = 300_000;
+/** Tokens kept at most; the oldest goes first (a client signing in again gets a new token). */
+export const AUTHORIZER_CACHE_MAX_TOKENS = 1_000;
+
 export function createLocalAuthorizer(opts: { issuer: string; clientIds: string[] }): LocalAuthorizer {
   const verifier = JwtVerifier.create(
     {
@@ -46,16 +57,29 @@ export function createLocalAuthorizer(opts: { issuer: string; clientIds: string[
     { jwksCache: new SimpleJwksCache({ fetcher: httpFetcher }) },
   );
 
+  const cache = new Map<string, { claims: Claims; until: number }>();
+
   return {
     async authorize(header) {
       const token = extractToken(header);
       if (!token) return undefined;
+      const hit = cache.get(token);
+      if (hit) {
+        if (Date.now() <= hit.until) return { ...hit.claims };
+        cache.delete(token);
+      }
+      let payload: JwtPayload;
       try {
-        const payload = await verifier.verify(token);
-        return toApiGatewayClaims(payload);
+        payload = await verifier.verify(token);
       } catch {
         return undefined;
       }
+      const claims = toApiGatewayClaims(payload);
+      // The verifier accepts a token while now <= exp (seconds); so does the cache.
+      const expiresAt = typeof payload.exp === 'number' ? payload.exp * 1000 : Infinity;
+      if (cache.size >= AUTHORIZER_CACHE_MAX_TOKENS) cache.delete(cache.keys().next().value as string);
+      cache.set(token, { claims, until: Math.min(Date.now() + AUTHORIZER_CACHE_TTL_MS, expiresAt) });
+      return { ...claims };
     },
   };
 }

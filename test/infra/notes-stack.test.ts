@@ -228,7 +228,7 @@ describe('Lambda functions', () => {
     });
   });
 
-  test('the notes API function may run exactly GetItem, PutItem, UpdateItem, DeleteItem and Query on the table, nothing else', () => {
+  test('the notes API function may run exactly GetItem, PutItem, UpdateItem, DeleteItem and Query on the table, and write its traces, nothing else', () => {
     // Arrange
     const [, fn] = functionNamed(dev, 'notes-dev-api');
     const [tableId] = onlyResource(dev, 'AWS::DynamoDB::Table');
@@ -237,14 +237,21 @@ describe('Lambda functions', () => {
     const statements = roleStatements(dev, roleOfFunction(fn));
     const nonLogging = statements.filter((s) => !actionsOf(s).every((a) => a.startsWith('logs:')));
 
-    // Assert
+    // Assert: X-Ray's two write actions have no resource types, so Lambda grants them on "*".
     expect(nonLogging).toEqual([
+      { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
       {
         Effect: 'Allow',
         Action: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem'],
         Resource: { 'Fn::GetAtt': [tableId, 'Arn'] },
       },
     ]);
+  });
+
+  test('a request is traced through API Gateway and the notes API function (X-Ray)', () => {
+    const [, fn] = functionNamed(dev, 'notes-dev-api');
+    expect(fn.Properties.TracingConfig).toEqual({ Mode: 'Active' });
+    dev.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'v1', TracingEnabled: true });
   });
 
   test('no policy in either stack grants a wildcard action or dynamodb Scan/Batch on the table', () => {

@@ -1,5 +1,5 @@
 /**
- * cdk-nag 3 (AwsSolutions pack) over the whole app as `bin/app.ts` builds it: no unacknowledged
+ * cdk-nag 3 (AwsSolutions and Serverless packs) over the whole app as `bin/app.ts` builds it: no unacknowledged
  * finding, CloudFormation's schema validation clean, and every acknowledgement specific (a reason
  * that says why) and load-bearing (it silences at least one real finding, so a stale one shows up).
  *
@@ -11,8 +11,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AwsSolutionsChecks, IApplyRule, NagRuleCompliance } from 'cdk-nag';
+import { AwsSolutionsChecks, IApplyRule, NagPack, NagRuleCompliance, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 import { buildTestApp } from '../infra/fixture';
 
@@ -43,20 +44,35 @@ function findingsOf(report: ValidationReport): string[] {
   );
 }
 
-/** AwsSolutionsChecks that also records every finding before acknowledgements are applied. */
+type RawFinding = { ruleId: string; path: string };
+
+/** Applies a rule as the pack does, and records every finding before acknowledgements are applied. */
+function recordFinding(pack: NagPack & { readonly raw: RawFinding[] }, params: IApplyRule): void {
+  const ruleId = `${pack.readPackName}-${params.ruleSuffixOverride ?? params.rule.name}`;
+  const record = (id: string) => pack.raw.push({ ruleId: id, path: params.node.node.path });
+  try {
+    const result = params.rule(params.node);
+    if (result === NagRuleCompliance.NON_COMPLIANT) record(ruleId);
+    else if (Array.isArray(result)) for (const finding of result) record(`${ruleId}[${finding}]`);
+  } catch {
+    record(ruleId);
+  }
+}
+
 class RecordingAwsSolutionsChecks extends AwsSolutionsChecks {
-  readonly raw: { ruleId: string; path: string }[] = [];
+  readonly raw: RawFinding[] = [];
 
   protected applyRule(params: IApplyRule): void {
-    const ruleId = `${this.readPackName}-${params.ruleSuffixOverride ?? params.rule.name}`;
-    const record = (id: string) => this.raw.push({ ruleId: id, path: params.node.node.path });
-    try {
-      const result = params.rule(params.node);
-      if (result === NagRuleCompliance.NON_COMPLIANT) record(ruleId);
-      else if (Array.isArray(result)) for (const finding of result) record(`${ruleId}[${finding}]`);
-    } catch {
-      record(ruleId);
-    }
+    recordFinding(this, params);
+    super.applyRule(params);
+  }
+}
+
+class RecordingServerlessChecks extends ServerlessChecks {
+  readonly raw: RawFinding[] = [];
+
+  protected applyRule(params: IApplyRule): void {
+    recordFinding(this, params);
     super.applyRule(params);
   }
 }
@@ -93,7 +109,7 @@ describe('the app as bin/app.ts builds it', () => {
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  test('has no unacknowledged cdk-nag AwsSolutions finding and no template validation finding', () => {
+  test('has no unacknowledged cdk-nag AwsSolutions or Serverless finding and no template validation finding', () => {
     // Assert: the list names rule and construct, so a failure says what to fix or acknowledge.
     expect(findingsOf(result.report)).toEqual([]);
     expect(result.error).toBeUndefined();
@@ -125,23 +141,51 @@ describe('the same wiring with one unacknowledged finding', () => {
   });
 });
 
+describe('the same wiring with a function the Serverless pack objects to', () => {
+  test('fails the synth and names the Serverless rule and the construct', () => {
+    // Arrange: the app plus a function without tracing and without a dead-letter queue.
+    const outdir = mkdtempSync(join(tmpdir(), 'notes-nag-bad-fn-'));
+    try {
+      const { app, built } = buildTestApp({ nagChecks: true, outdir });
+      new lambda.Function(built.notesStacks[0], 'UntracedFunction', {
+        runtime: lambda.Runtime.NODEJS_22_X,
+        handler: 'index.handler',
+        code: lambda.Code.fromInline('exports.handler = async () => ({});'),
+      });
+
+      // Act
+      const { report, error } = synthAndReadReport(app, outdir);
+
+      // Assert
+      const findings = findingsOf(report);
+      expect(findings).toContain('Serverless error Serverless-LambdaDLQ at NotesStack-dev/UntracedFunction/Resource');
+      expect(findings).toContain('Serverless warning Serverless-LambdaTracing at NotesStack-dev/UntracedFunction/Resource');
+      expect(error).toMatch(/Serverless-LambdaDLQ/);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('acknowledgements', () => {
   let app: App;
-  let checks: RecordingAwsSolutionsChecks;
+  let checks: { raw: RawFinding[] };
   let outdir: string;
 
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'notes-nag-acks-'));
     ({ app } = buildTestApp({ nagChecks: false, outdir }));
-    checks = new RecordingAwsSolutionsChecks(app);
-    Validations.of(app).addPlugins(checks);
+    const packs = [new RecordingAwsSolutionsChecks(app), new RecordingServerlessChecks(app)];
+    Validations.of(app).addPlugins(...packs);
     synthAndReadReport(app, outdir);
+    checks = { raw: packs.flatMap((p) => p.raw) };
   });
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
-  test('the pack found real issues before acknowledgements (the recording works)', () => {
-    expect(checks.raw.length).toBeGreaterThan(0);
+  test('both packs found real issues before acknowledgements (the recording works)', () => {
+    expect(checks.raw.some((f) => f.ruleId.startsWith('AwsSolutions-'))).toBe(true);
+    expect(checks.raw.some((f) => f.ruleId.startsWith('Serverless-'))).toBe(true);
   });
 
   test('every acknowledgement silences at least one real finding on its construct (none is stale)', () => {

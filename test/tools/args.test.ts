@@ -51,13 +51,13 @@ describe('bench arguments', () => {
   });
 
   test('no flags: every section but tests and reliability; --with-slow adds them', () => {
-    expect(parseBenchArgs([]).only).toEqual(['bundles', 'cold', 'warm', 'http', 'synth']);
+    expect(parseBenchArgs([]).only).toEqual(['bundles', 'cold', 'warm', 'http', 'synth', 'start']);
     expect(parseBenchArgs(['--with-slow']).only).toEqual([...BENCH_SECTIONS]);
   });
 
   test('--only picks sections and refuses an unknown one, naming the valid ones', () => {
     expect(parseBenchArgs(['--only', 'cold,warm']).only).toEqual(['cold', 'warm']);
-    expect(() => parseBenchArgs(['--only', 'cold,speed'])).toThrow('--only takes sections from bundles, cold, warm, http, synth, tests, reliability (got "cold,speed").');
+    expect(() => parseBenchArgs(['--only', 'cold,speed'])).toThrow('--only takes sections from bundles, cold, warm, http, synth, start, tests, reliability (got "cold,speed").');
   });
 
   test('a positional argument is a usage error', () => {
