@@ -11,10 +11,16 @@ import {
   changeSummaryBudget,
   MAX_CHANGE_SUMMARY_CHARS,
   MAX_COMMIT_CHARS,
+  MAX_KNOWN_ISSUES_CHARS,
+  MAX_PLAN_SUMMARY_CHARS,
+  MAX_PR_APPROVERS_CHARS,
   MAX_SMOKE_SUMMARY_CHARS,
   MAX_VERSION_CHARS,
   maxSubstitutedLength,
 } from '../../lib/release/approval-limits';
+import { buildPlan } from '../../lib/release/plan';
+import { approversText, decisionLogWarning } from '../../lib/release/pr-approvals';
+import { boundedPlanSummary } from '../../lib/release/scripts/render-plan';
 import { changeSummary, checkReleaseVersion, pullRequestUrl, VersionCheckError } from '../../lib/release/scripts/release-version';
 import { approvalVariableMaxima } from '../../lib/pipeline/release-pipeline';
 import { buildTestApp, repoConfig } from '../infra/fixture';
@@ -41,21 +47,28 @@ const emptyLedger = { getRelease: async () => undefined, currentVersion: async (
 async function maximalValues(summaryMax: number): Promise<Record<string, string>> {
   const version = `1.2.3-${'a'.repeat(MAX_VERSION_CHARS - 6)}`;
   await checkReleaseVersion({ version, kind: 'release', ledger: emptyLedger, tagExists: false }); // accepted
+  // The longest SMOKE_SUMMARY: a verdict longer than its bound, cut to it.
   const report: SmokeReport = {
-    passed: true,
+    passed: false,
     checks: CHECK_NAMES.map((name) => ({ name, passed: true, ms: 9_999_999 })),
-    summary: 'Smoke test passed',
+    summary: `Smoke test FAILED at health: ${'x'.repeat(500)}`,
     cleanup: { created: [], leftBehind: [] },
     apiUrl: 'https://abcdefghij.execute-api.eu-west-1.amazonaws.com/v1/',
     totalMs: 99_999_999,
   };
+  const planChanges = Array.from({ length: 999 }, (_, n) => ({ Type: 'Resource' as const, ResourceChange: { Action: n % 2 ? ('Add' as const) : ('Modify' as const), Replacement: n % 3 ? ('True' as const) : ('Conditional' as const), LogicalResourceId: `R${n}`, ResourceType: 'AWS::SNS::Topic' } }));
+  const plan = buildPlan({ stackName: 'NotesStack-prod', changeSetName: 'c', region: 'eu-west-1', currentTemplate: {}, newTemplate: {}, changeSet: { Status: 'CREATE_COMPLETE', Changes: planChanges } });
   return {
     VERSION: version,
     COMMIT: 'f'.repeat(MAX_COMMIT_CHARS),
     CHANGE_SUMMARY: changeSummary(Array.from({ length: 200 }, (_, i) => `a long commit subject number ${i} that goes on and on`), 'v1.2.2', summaryMax),
     PR_URL: pullRequestUrl('Merge pull request #999999999 from someone/branch', owner, repo)!,
+    PR_APPROVERS: approversText(Array.from({ length: 30 }, (_, i) => `reviewer-with-a-long-login-${i}`)),
+    KNOWN_ISSUES: decisionLogWarning(Array.from({ length: 30 }, (_, i) => `lib/constructs/a-long-construct-file-name-${i}.ts`), ['lib/constructs/'], `v${'9'.repeat(30)}`)!,
     SMOKE_SUMMARY: compactSummary(report),
     ApiUrl: `https://abcdefghij.execute-api.${'eu-west-1'}.amazonaws.com.cn/v1/`,
+    // Whatever the plan says, the Plan step cuts its summary to the bound.
+    PLAN_SUMMARY: boundedPlanSummary(`${plan.summary}, ${"x".repeat(500)}`),
   };
 }
 const substitute = (text: string, values: Record<string, string>) => text.replace(/#\{[A-Za-z0-9@\-_]+\.([A-Za-z0-9@\-_]+)\}/g, (_, name: string) => values[name]);
@@ -70,6 +83,10 @@ describe('approval text length', () => {
     const values = await maximalValues(summaryMax);
     expect(values.CHANGE_SUMMARY).toHaveLength(summaryMax);
     expect(values.SMOKE_SUMMARY.length).toBe(MAX_SMOKE_SUMMARY_CHARS);
+    expect(values.PR_APPROVERS.length).toBeGreaterThan(MAX_PR_APPROVERS_CHARS - 30);
+    expect(values.PR_APPROVERS.length).toBeLessThanOrEqual(MAX_PR_APPROVERS_CHARS);
+    expect(values.KNOWN_ISSUES.length).toBeLessThanOrEqual(MAX_KNOWN_ISSUES_CHARS);
+    expect(values.PLAN_SUMMARY.length).toBe(MAX_PLAN_SUMMARY_CHARS);
 
     for (const approval of approvalsOf(name)) {
       // Act

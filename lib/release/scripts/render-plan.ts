@@ -93,6 +93,11 @@ export function buildLogUrl(region: string, buildId: string): string {
   return `https://${region}.console.aws.amazon.com/codesuite/codebuild/projects/${encodeURIComponent(project)}/build/${encodeURIComponent(buildId)}/log?region=${region}`;
 }
 
+/** PLAN_SUMMARY as exported: the plan's summary, cut to its bound. */
+export function boundedPlanSummary(summary: string): string {
+  return summary.length <= MAX_PLAN_SUMMARY ? summary : `${summary.slice(0, MAX_PLAN_SUMMARY - 3)}...`;
+}
+
 /** The plan's link for the approval: its build log, or CodeBuild's project list when that would be too long. */
 function planUrl(region: string, buildId: string | undefined): string {
   if (!buildId) return 'none';
@@ -136,7 +141,7 @@ export async function planChangeSet(cfn: CloudFormationClient, run: PlanRun): Pr
   const markdown = renderPlanMarkdown(plan, input);
   const json = planJson(plan);
   const guard = decide(guardChanges(changeSet), run.allowStatefulChange, run.stackName);
-  const summary = plan.summary.length <= MAX_PLAN_SUMMARY ? plan.summary : `${plan.summary.slice(0, MAX_PLAN_SUMMARY - 3)}...`;
+  const summary = boundedPlanSummary(plan.summary);
   return {
     plan,
     markdown,
