@@ -156,6 +156,32 @@ export class IamWorld {
     throw new Error(`managed policy ${arn} is neither in a template nor copied into AWS_MANAGED_POLICIES (test/iam/support/world.ts)`);
   }
 
+  /** The KMS key ARN a topic of any stack is encrypted with, if any. */
+  topicKey(topicArn: string): string | undefined {
+    for (const s of this.allStacks()) {
+      for (const id of s.ofType('AWS::SNS::Topic')) {
+        if (s.ref(id) !== topicArn) continue;
+        const key = s.props(id).KmsMasterKeyId as string | undefined;
+        if (!key) return undefined;
+        if (key.startsWith('arn:')) return key;
+        return `arn:${PARTITION}:kms:${s.env.region}:${s.env.account}:key/${key}`;
+      }
+    }
+    return undefined;
+  }
+
+  /** The one resource of a type whose logical id starts with this construct id (throws unless exactly one). */
+  logicalIdByPrefix(stackName: string, type: string, prefix: string): string {
+    const found = this.stack(stackName).ofType(type).filter((id) => id.startsWith(prefix));
+    if (found.length !== 1) throw new Error(`${stackName}: expected one ${type} with id ${prefix}*, found ${found.length} (${found.join(', ')})`);
+    return found[0];
+  }
+
+  /** The ARN of a customer managed policy of a stack, by construct id (e.g. ReleaseOperatorPolicy). */
+  managedPolicyArn(stackName: string, constructId: string): string {
+    return this.stack(stackName).ref(this.logicalIdByPrefix(stackName, 'AWS::IAM::ManagedPolicy', constructId));
+  }
+
   /** The logical id of the role a Lambda function of a stack runs as. */
   functionRole(stackName: string, functionLogicalId: string): Principal {
     const stack = this.stack(stackName);
