@@ -97,8 +97,8 @@ export interface BuildProjectProps extends CommonProps {
 export function buildProject(scope: Construct, id: string, props: BuildProjectProps): codebuild.PipelineProject {
   const tests =
     props.kind === 'release'
-      ? ['npm run typecheck', 'npx jest --ci']
-      : ['npm run typecheck', 'npx jest --ci --testPathIgnorePatterns test/reliability'];
+      ? ['npm run typecheck', 'npx jest --ci', 'npm run test:iam']
+      : ['npm run typecheck', 'npx jest --ci --testPathIgnorePatterns test/reliability', 'npm run test:iam'];
   const p = project(scope, id, props, {
     description: `Notes ${props.kind} build: version check, lint, tests, audit, cdk synth`,
     computeType: codebuild.ComputeType.MEDIUM,

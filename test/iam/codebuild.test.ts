@@ -48,15 +48,15 @@ const projects: Project[] = stack.ofType('AWS::CodeBuild::Project').map((logical
 const SCRIPT = /npx tsx lib\/release\/scripts\/([\w-]+)\.ts(.*)$/;
 const CDK_DEPLOY = /npx (?:--no-install )?cdk deploy .*?(?:"[^"]*"|\S+) (\$?[\w-]+) --exclusively/;
 /** Commands that make no AWS call (npm and the build's own checks; cdk synth has no context lookups here). */
-const LOCAL = [/^node --version$/, /^npm ci\b/, /^npm run (lint|typecheck)$/, /^npx jest\b/, /^npm audit\b/, /^npx cdk synth\b/, /^\. \.\/\.pipeline\//, /^cd /, /^CHANGE_SET=/];
+const LOCAL = [/^node --version$/, /^npm ci\b/, /^npm run (lint|typecheck|test:iam)$/, /^npx jest\b/, /^npm audit\b/, /^npx cdk synth\b/, /^\. \.\/\.pipeline\//, /^cd /, /^CHANGE_SET=/];
 
 function placeholders(text: string, env: { account: string; region: string }): string {
   return text.replace(/\$\{AWS::AccountId\}/g, env.account).replace(/\$\{AWS::Region\}/g, env.region).replace(/\$\{AWS::Partition\}/g, 'aws');
 }
 
 /** The roles `cdk deploy <stack>` assumes, as the cloud assembly names them. */
-function deployRolesOf(stackName: string): { deploy: string; filePublishing: string[] } {
-  const artifact = assembly.getStackByName(stackName);
+function deployRolesOf(stackName: string, from: cxapi.CloudAssembly = assembly): { deploy: string; filePublishing: string[] } {
+  const artifact = from.getStackByName(stackName);
   const env = { account: ACCOUNT, region: artifact.environment.region === 'unknown-region' ? world.region : artifact.environment.region };
   const filePublishing = new Set<string>();
   for (const dep of artifact.dependencies) {
@@ -97,6 +97,31 @@ describe('cdk deploy through the bootstrap roles', () => {
         it(`${project.name}: cdk deploy ${stackName} -> sts:AssumeRole on the ${label} role ${arn} is Allowed`, () =>
           expectAllowed(world, `${project.name} (cdk deploy ${stackName})`, project.role, { action: 'sts:AssumeRole', resource: arn }));
       }
+    }
+  }
+});
+
+describe('cdk deploy with a custom bootstrap qualifier', () => {
+  // `cdk bootstrap --qualifier custom1q` and the same context key in cdk.json: every grant must follow.
+  const qualifier = 'custom1q';
+  const custom = new IamWorld({ context: { '@aws-cdk/core:bootstrapQualifier': qualifier }, bootstrapQualifier: qualifier });
+  const customAssembly = custom.app.synth();
+  const customStack = custom.stack(PIPELINE_STACK);
+  for (const logicalId of customStack.ofType('AWS::CodeBuild::Project')) {
+    const p = customStack.props(logicalId) as { Source: { BuildSpec: string }; ServiceRole: string };
+    const commands = Object.values((JSON.parse(p.Source.BuildSpec) as { phases: Record<string, { commands?: string[] }> }).phases).flatMap((ph) => ph.commands ?? []);
+    const env = projectEnv(custom, PIPELINE_STACK, logicalId);
+    const roleId = customStack.ofType('AWS::IAM::Role').find((r) => customStack.getAtt(r, 'Arn') === p.ServiceRole)!;
+    const role = custom.role(PIPELINE_STACK, roleId);
+    const lines = [...commands, ...(commands.includes('bash deploy.sh') ? deploySh.split('\n') : [])].filter((c) => CDK_DEPLOY.test(c));
+    for (const line of lines) {
+      const token = CDK_DEPLOY.exec(line)![1];
+      const stackName = token.startsWith('$') ? env[token.slice(1)] : token;
+      const roles = deployRolesOf(stackName, customAssembly);
+      it(`${customStack.ref(logicalId)}: cdk deploy ${stackName} -> sts:AssumeRole on ${roles.deploy} (qualifier ${qualifier}) is Allowed`, () => {
+        expect(roles.deploy).toContain(`cdk-${qualifier}-deploy-role-`);
+        return expectAllowed(custom, `${customStack.ref(logicalId)} (cdk deploy ${stackName})`, role, { action: 'sts:AssumeRole', resource: roles.deploy });
+      });
     }
   }
 });
