@@ -285,6 +285,12 @@ describe.each([
   });
 });
 
+test('NotesPipeline outputs both policy ARNs, under the names the runbooks give', () => {
+  expect(pipelineStack.output('ReleaseOperatorPolicyArn')).toBe(`arn:aws:iam::${ACCOUNT}:policy/notes-release-operator`);
+  expect(pipelineStack.output('DataRestorePolicyArn')).toBe(`arn:aws:iam::${ACCOUNT}:policy/notes-data-restore`);
+  expect(operator.policies.map((p) => p.name)).toEqual([pipelineStack.output('ReleaseOperatorPolicyArn')]);
+});
+
 describe('the release operator policy (npm run release)', () => {
   let requests: IamRequest[];
   beforeAll(async () => {
