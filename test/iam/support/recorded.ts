@@ -40,6 +40,9 @@ export const RECORDED_INPUT_KEYS = [
   'Name',
 ] as const;
 
+/** The component of a call from runtime code whose stack names no component (see record-calls.ts). */
+export const UNATTRIBUTED = 'unattributed';
+
 export interface RecordedCall {
   /** `lambda/<name>`, `script/<name>`, `cli/release` or `cli/restore`. */
   component: string;
