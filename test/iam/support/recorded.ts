@@ -84,6 +84,8 @@ export function readRecordings(root: string): Recordings {
   if (!existsSync(dir)) return { files, calls };
   for (const f of readdirSync(dir).filter((x) => x.endsWith('.json')).sort()) {
     const data = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { testFile: string; calls: RecordedCall[] };
+    // A recording of a test file that was since renamed or deleted says nothing about the code.
+    if (!existsSync(join(root, data.testFile))) continue;
     if (data.calls.length) files.push(data.testFile);
     for (const c of data.calls) calls.push({ ...c, testFile: data.testFile });
   }
