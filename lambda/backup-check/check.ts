@@ -41,9 +41,11 @@ export async function checkBackups(
   now: Date,
 ): Promise<BackupCheckResult> {
   let outputs: { OutputKey?: string; OutputValue?: string }[];
+  let stackStatus: string | undefined;
   try {
     const out = await clients.cloudformation.send(new DescribeStacksCommand({ StackName: params.stackName }));
     outputs = out.Stacks?.[0]?.Outputs ?? [];
+    stackStatus = out.Stacks?.[0]?.StackStatus;
   } catch (err) {
     if (isStackMissing(err)) {
       // The first release creates prod: there is no data yet, so nothing to protect.
@@ -53,6 +55,13 @@ export async function checkBackups(
       };
     }
     throw new Error(`backups validated: could not read stack ${params.stackName}: ${(err as Error).message}`);
+  }
+  if (stackStatus === 'ROLLBACK_COMPLETE' || stackStatus === 'ROLLBACK_FAILED') {
+    // The prod stage's RecoverFailedCreate step clears this before; say so if it ever gets here.
+    throw new Error(
+      `backups validated: stack ${params.stackName} is ${stackStatus} (its first create failed), so it has no table to check; ` +
+        'the RecoverFailedCreate step clears it or says how (docs/runbooks/failed-first-create.md)',
+    );
   }
   const tableName = outputs.find((o) => o.OutputKey === params.tableOutput)?.OutputValue;
   if (!tableName) throw new Error(`backups validated: stack ${params.stackName} has no ${params.tableOutput} output, so the table cannot be checked`);

@@ -20,13 +20,17 @@ import { AdminInitiateAuthCommand, CognitoIdentityProviderClient } from '@aws-sd
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
+import { MAX_SMOKE_SUMMARY_CHARS } from '../../lib/release/approval-limits';
 import { DEFAULT_HEALTH_SLA_MS, DEFAULT_TIMEOUT_MS, errorText, runSmokeChecks, type CheckName, type SmokeReport } from './checks';
 
 /** CodePipeline's limits: executionDetails.summary and failureDetails.message. */
 export const MAX_SUMMARY_CHARS = 2048;
 export const MAX_FAILURE_MESSAGE_CHARS = 5000;
-/** Output variable values are kept short (the approval message quotes SMOKE_SUMMARY). */
-export const MAX_OUTPUT_VARIABLE_CHARS = 1000;
+/**
+ * SMOKE_SUMMARY is quoted in the approval text, whose length CodePipeline limits: it is bounded here,
+ * where it is produced (lib/release/approval-limits.ts).
+ */
+export const MAX_OUTPUT_VARIABLE_CHARS = MAX_SMOKE_SUMMARY_CHARS;
 /** Time kept back from the invocation's remaining time to report and clean up: 20 %, at most 5 s. */
 export const MAX_MARGIN_MS = 5000;
 
@@ -186,7 +190,10 @@ function truncate(text: string, max: number): string {
 
 /** The one-line form for SMOKE_SUMMARY: the verdict and each check's time. */
 export function compactSummary(report: SmokeReport): string {
-  const head = report.summary.split('\n')[0];
+  // Without the API URL: the approval text names it next to this summary.
+  const head = report.passed
+    ? `Smoke test passed: ${report.checks.filter((c) => c.passed).length}/${report.checks.length} checks in ${report.totalMs} ms`
+    : report.summary.split('\n')[0];
   const times = report.checks.map((c) => `${c.name} ${c.passed ? `${c.ms}ms` : c.skipped ? 'skipped' : 'FAILED'}`).join(', ');
   return truncate(`${head} (${times})`, MAX_OUTPUT_VARIABLE_CHARS);
 }

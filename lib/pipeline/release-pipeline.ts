@@ -1,7 +1,7 @@
 /**
  * The release pipeline, built from the environments list: Source -> Build -> one stage per
- * pre-production environment (deploy + smoke test) -> ApproveProd -> Prod (backups check,
- * stateful-change guard, deploy, smoke test; rolls back on failure or on a service-health alarm)
+ * pre-production environment (deploy + smoke test) -> ApproveProd -> Prod (failed-create check,
+ * backups check, stateful-change guard, deploy, smoke test; rolls back on failure or on a service-health alarm)
  * -> Release (tag, notes, archive, ledger). The hotfix pipeline is a second instance with its own
  * trigger branches, a lighter build and two approvals.
  *
@@ -24,12 +24,31 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
+import { API_STAGE_NAME } from '../constructs/notes-api';
 import { SERVICE_HEALTH_METRIC_ALARMS, serviceHealthMetricAlarmNames } from '../constructs/observability';
+import { changeSummaryBudget, MAX_COMMIT_CHARS, MAX_PR_NUMBER_DIGITS, MAX_SMOKE_SUMMARY_CHARS, MAX_VERSION_CHARS } from '../release/approval-limits';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
-import { BuildKind, buildProject, deployProject, selfUpdateProject, statefulGuardProject } from './steps';
+import { BuildKind, buildProject, deployProject, failedCreateProject, selfUpdateProject, statefulGuardProject } from './steps';
+
+/**
+ * The longest value each variable the approval text quotes can have (CHANGE_SUMMARY aside): VERSION,
+ * COMMIT and PR_URL as the build bounds them, SMOKE_SUMMARY as the smoke test bounds it, ApiUrl an
+ * execute-api stage URL (`https://<10-character id>.execute-api.<region>.<url suffix>/<stage>/`).
+ */
+export function approvalVariableMaxima(owner: string, repo: string, preProduction: Pick<EnvironmentConfig, 'region'>[]): Record<string, number> {
+  const longestRegion = Math.max(0, ...preProduction.map((e) => e.region.length));
+  const longestUrlSuffix = 'amazonaws.com.cn'.length;
+  return {
+    VERSION: MAX_VERSION_CHARS,
+    COMMIT: MAX_COMMIT_CHARS,
+    PR_URL: Math.max('none'.length, `https://github.com/${owner}/${repo}/pull/`.length + MAX_PR_NUMBER_DIGITS),
+    SMOKE_SUMMARY: MAX_SMOKE_SUMMARY_CHARS,
+    ApiUrl: `https://${'x'.repeat(10)}.execute-api.${'x'.repeat(longestRegion)}.${'x'.repeat(longestUrlSuffix)}/${API_STAGE_NAME}/`.length,
+  };
+}
 
 /** Rules one stage condition may hold (CodePipeline API Condition.rules: 1 to 5 items). */
 export const MAX_RULES_PER_CONDITION = 5;
@@ -100,6 +119,8 @@ export class ReleasePipeline extends Construct {
   readonly sourceActionRole: iam.Role;
   readonly selfUpdateProject?: codebuild.PipelineProject;
   readonly statefulGuardProject: codebuild.PipelineProject;
+  /** Clears a prod stack left in ROLLBACK_COMPLETE by a failed first create (or says how). */
+  readonly failedCreateProject: codebuild.PipelineProject;
   readonly backupCheck: BackupCheckStep;
   readonly recorder: ReleaseRecorderStep;
 
@@ -134,9 +155,27 @@ export class ReleasePipeline extends Construct {
       variablesNamespace: 'Source',
     });
 
+    // --- The approval text (its length bounds CHANGE_SUMMARY) ------------------------------------
+    // CodePipeline limits a configuration value to 1000 characters after substitution: every variable
+    // the text quotes is bounded where it is produced, and CHANGE_SUMMARY gets the room that is left
+    // (lib/release/approval-limits.ts; the build cuts the summary to it).
+    const ref = (namespace: string, name: string) => `#{${namespace}.${name}}`;
+    const smokeText = preProduction
+      .map((env) => `${env.name} smoke: ${ref(`Smoke${environmentStageName(env)}`, 'SMOKE_SUMMARY')} (API ${ref(`Deploy${environmentStageName(env)}`, 'ApiUrl')})`)
+      .join('; ');
+    const approvalText = (approval: Approval): string =>
+      `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${ref('Build', 'VERSION')} (commit ${ref('Build', 'COMMIT')}) for ${prod.name}, ${approval.role} approval. ` +
+      `Changes: ${ref('Build', 'CHANGE_SUMMARY')}. PR: ${ref('Build', 'PR_URL')}. ${smokeText}. ` +
+      'Runbook: docs/runbooks/approve-release.md';
+    const changeSummaryMax = changeSummaryBudget(props.approvals.map(approvalText), approvalVariableMaxima(owner, repo, preProduction));
+
     // --- Build ----------------------------------------------------------------------------
     const assembly = new codepipeline.Artifact('Assembly');
-    this.buildProject = buildProject(this, 'BuildStep', { ...common, kind: props.buildKind, ledgerTable: props.ledgerTable, owner, repo });
+    // A hotfix build refuses the run CodePipeline starts on creation and manual starts (both build
+    // main); the release pipeline's creation run is its first release (see docs/02-cicd.md).
+    if (props.buildKind === 'hotfix' && props.triggerBranches.length !== 1) throw new Error('a hotfix pipeline has exactly one hotfix branch pattern');
+    const hotfixCheck = props.buildKind === 'hotfix' ? { pipelineName: props.pipelineName, branchPattern: props.triggerBranches[0] } : undefined;
+    this.buildProject = buildProject(this, 'BuildStep', { ...common, kind: props.buildKind, ledgerTable: props.ledgerTable, owner, repo, hotfixCheck, changeSummaryMax });
     const buildAction = new actions.CodeBuildAction({
       actionName: 'Build',
       project: this.buildProject,
@@ -144,6 +183,12 @@ export class ReleasePipeline extends Construct {
       outputs: [assembly],
       variablesNamespace: 'Build',
       runOrder: 1,
+      environmentVariables: hotfixCheck
+        ? {
+            PIPELINE_EXECUTION_ID: { value: '#{codepipeline.PipelineExecutionId}' },
+            SOURCE_BRANCH: { value: sourceAction.variables.branchName },
+          }
+        : undefined,
     });
     const version = buildAction.variable('VERSION');
     const commit = buildAction.variable('COMMIT');
@@ -188,15 +233,12 @@ export class ReleasePipeline extends Construct {
       { stageName: STAGE.source, actions: [sourceAction] },
       { stageName: STAGE.build, actions: buildActions },
     ];
-    const preProdSmokes: { env: EnvironmentConfig; smoke: actions.LambdaInvokeAction; deploy: actions.CodeBuildAction }[] = [];
     for (const env of preProduction) {
       const steps = deployAndSmoke(env, 1);
-      preProdSmokes.push({ env, smoke: steps.smoke, deploy: steps.deploy });
       stages.push({ stageName: environmentStageName(env), actions: steps.actions });
     }
 
     // --- ApproveProd ------------------------------------------------------------------------
-    const smokeText = preProdSmokes.map((s) => `${s.env.name} smoke: ${s.smoke.variable('SMOKE_SUMMARY')} (API ${s.deploy.variable('ApiUrl')})`).join('; ');
     const approvalActions = props.approvals.map((approval) => {
       const topic = new sns.Topic(this, `${approval.actionName}Topic`, {
         displayName: `Notes ${props.buildKind}: ${approval.role} approval needed`,
@@ -209,10 +251,7 @@ export class ReleasePipeline extends Construct {
         actionName: approval.actionName,
         notificationTopic: topic,
         externalEntityLink: `https://github.com/${owner}/${repo}/commit/${commit}`,
-        additionalInformation:
-          `${props.buildKind === 'hotfix' ? 'HOTFIX' : 'Release'} v${version} (commit ${commit}) for ${prod.name}, ${approval.role} approval. ` +
-          `Changes: ${buildAction.variable('CHANGE_SUMMARY')}. PR: ${buildAction.variable('PR_URL')}. ${smokeText}. ` +
-          'Runbook: docs/runbooks/approve-release.md',
+        additionalInformation: approvalText(approval),
         timeout: Duration.days(3),
         runOrder: 1,
       });
@@ -223,17 +262,21 @@ export class ReleasePipeline extends Construct {
     const prodStage = environmentStageName(prod);
     this.prodStageName = prodStage;
     this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod) });
+    this.failedCreateProject = failedCreateProject(this, 'FailedCreateStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
     this.statefulGuardProject = statefulGuardProject(this, 'StatefulGuardStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
-    allowCodeConnections(connectionArn, [this.statefulGuardProject]);
+    allowCodeConnections(connectionArn, [this.failedCreateProject, this.statefulGuardProject]);
+    // First: a prod stack stuck in ROLLBACK_COMPLETE by a failed first create is cleared (or the
+    // step says how), before the backups check and the guard read it.
+    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: source, runOrder: 1 });
     const guard = new actions.CodeBuildAction({
       actionName: 'StatefulChangeGuard',
       project: this.statefulGuardProject,
       input: source,
       extraInputs: [assembly],
       environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() } },
-      runOrder: 1,
+      runOrder: 2,
     });
-    const prodSteps = deployAndSmoke(prod, 2);
+    const prodSteps = deployAndSmoke(prod, 3);
     // One CloudWatchAlarm rule per metric alarm of the service-health composite: the rule reads a
     // metric alarm (DescribeAlarms returns composites only when asked), and any failing rule fails
     // the condition, so the stage rolls back when any one of them is in ALARM (see the decision log).
@@ -253,7 +296,7 @@ export class ReleasePipeline extends Construct {
     );
     stages.push({
       stageName: prodStage,
-      actions: [this.backupCheck.action(1), guard, ...prodSteps.actions],
+      actions: [failedCreate, this.backupCheck.action(2), guard, ...prodSteps.actions],
       onFailure: { result: codepipeline.Result.ROLLBACK },
       onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] },
     });

@@ -86,19 +86,35 @@ export interface BuildProjectProps extends CommonProps {
   readonly ledgerTable: dynamodb.ITable;
   readonly owner: string;
   readonly repo: string;
+  /**
+   * Hotfix builds only: the pipeline (physical name) and its hotfix branch glob. The build then
+   * first refuses an execution that is not a push to a hotfix branch (the run CodePipeline starts
+   * on creation, a manual start, both of which build main); the action passes the execution id
+   * and the source branch as PIPELINE_EXECUTION_ID and SOURCE_BRANCH.
+   */
+  readonly hotfixCheck?: { readonly pipelineName: string; readonly branchPattern: string };
+  /** Longest CHANGE_SUMMARY the approval text has room for (release-version.ts --summary-max). */
+  readonly changeSummaryMax: number;
 }
 
 /**
  * The Build step: refuses an already released version first (cheap), then lint, type check, tests,
  * the dependency audit, and `cdk synth` with the release identity. Its only output is the cloud
  * assembly. A release runs every test; a hotfix runs lint and the unit tests (no reliability suite).
- * The role reads the ledger and nothing else beyond logs and artifacts; it assumes no role.
+ * A hotfix build first refuses an execution that is not a push to a hotfix branch (`hotfixCheck`).
+ * The role reads the ledger (and a hotfix build its own executions) and nothing else beyond logs
+ * and artifacts; it assumes no role.
  */
 export function buildProject(scope: Construct, id: string, props: BuildProjectProps): codebuild.PipelineProject {
   const tests =
     props.kind === 'release'
       ? ['npm run typecheck', 'npx jest --ci', 'npm run test:iam']
       : ['npm run typecheck', 'npx jest --ci --testPathIgnorePatterns test/reliability', 'npm run test:iam'];
+  const check = props.hotfixCheck;
+  if (check && /['\\]/.test(check.branchPattern)) throw new Error(`hotfix branch pattern ${check.branchPattern} may not contain quotes or backslashes`);
+  const triggerCheck = check
+    ? [`npx tsx lib/release/scripts/hotfix-trigger.ts --pipeline ${check.pipelineName} --execution "$PIPELINE_EXECUTION_ID" --branch "$SOURCE_BRANCH" --pattern '${check.branchPattern}'`]
+    : [];
   const p = project(scope, id, props, {
     description: `Notes ${props.kind} build: version check, lint, tests, audit, cdk synth`,
     computeType: codebuild.ComputeType.MEDIUM,
@@ -114,7 +130,8 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
         install: install(),
         build: {
           commands: [
-            `npx tsx lib/release/scripts/release-version.ts --kind ${props.kind} --out .pipeline/vars.env`,
+            ...triggerCheck,
+            `npx tsx lib/release/scripts/release-version.ts --kind ${props.kind} --out .pipeline/vars.env --summary-max ${props.changeSummaryMax}`,
             '. ./.pipeline/vars.env',
             'npm run lint',
             ...tests,
@@ -127,6 +144,15 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
       cache: { paths: ['/root/.npm/**/*'] },
     },
   });
+  if (check) {
+    p.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadOwnExecutionTrigger',
+        actions: ['codepipeline:GetPipelineExecution'],
+        resources: [Stack.of(p).formatArn({ service: 'codepipeline', resource: check.pipelineName })],
+      }),
+    );
+  }
   p.addToRolePolicy(
     new iam.PolicyStatement({
       sid: 'ReadReleaseLedger',
@@ -205,6 +231,21 @@ export function statefulGuardProject(scope: Construct, id: string, props: Deploy
       `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --no-execute --change-set-name "$CHANGE_SET"`,
       `npx tsx lib/release/scripts/stateful-guard.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --role-arn "${deployRoleArn(scope, props.target)}" --allow "$ALLOW_STATEFUL_CHANGE"`,
     ],
+  });
+}
+
+/**
+ * The prod stage's first step (`scripts/failed-create.ts`): a stack left in ROLLBACK_COMPLETE by
+ * a failed first create is deleted through the deploy role when it holds nothing (termination
+ * protection off first), so the release can create it; otherwise the step fails naming what is
+ * left and the commands that clear it. Runs before the backups check, which would otherwise fail
+ * on the missing TableName output. Same role as a deploy; needs only the source checkout.
+ */
+export function failedCreateProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
+  return assemblyStepProject(scope, id, props, {
+    description: `Clears ${props.stackName} when its first create failed (ROLLBACK_COMPLETE), or says how to`,
+    target: props.target,
+    commands: [`npx tsx lib/release/scripts/failed-create.ts --stack ${props.stackName} --region ${props.target.region} --role-arn "${deployRoleArn(scope, props.target)}"`],
   });
 }
 

@@ -48,6 +48,19 @@ beforeEach(() => {
 });
 
 describe('backups validated check', () => {
+  test('a prod stack left in ROLLBACK_COMPLETE by a failed first create fails naming the state and the runbook, not a missing output', async () => {
+    cfn.on(DescribeStacksCommand, { StackName: 'NotesStack-prod' }).resolves({
+      Stacks: [{ StackName: 'NotesStack-prod', CreationTime: new Date(), StackStatus: 'ROLLBACK_COMPLETE' }],
+    });
+
+    await handler(jobEvent());
+
+    expect(failureMessage()).toBe(
+      'backups validated: stack NotesStack-prod is ROLLBACK_COMPLETE (its first create failed), so it has no table to check; the RecoverFailedCreate step clears it or says how (docs/runbooks/failed-first-create.md)',
+    );
+    expect(ddb).toHaveReceivedCommandTimes(DescribeContinuousBackupsCommand, 0);
+  });
+
   test('passes when PITR is enabled and the table is restorable to two minutes ago', async () => {
     stackWithTable();
     const latest = minutesAgo(2);

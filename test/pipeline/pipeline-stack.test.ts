@@ -117,7 +117,7 @@ describe('release pipeline structure', () => {
   test('the build checks the version first, then lints, tests, audits and synthesizes with the release identity', () => {
     const source = resources[logicalIdOf(stack.releasePipeline.buildProject)].Properties.Source as Json;
     const commands = JSON.parse(String(source.BuildSpec)).phases.build.commands as string[];
-    expect(commands[0]).toBe('npx tsx lib/release/scripts/release-version.ts --kind release --out .pipeline/vars.env');
+    expect(commands[0]).toMatch(/^npx tsx lib\/release\/scripts\/release-version.ts --kind release --out .pipeline\/vars.env --summary-max \d+$/);
     expect(commands).toEqual(
       expect.arrayContaining([
         'npm run lint',
@@ -178,16 +178,17 @@ describe('release pipeline structure', () => {
     template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 
-  test('prod checks backups and the stateful-change guard before deploying, then smoke tests', () => {
+  test('prod clears a failed first create, checks backups and the stateful-change guard before deploying, then smoke tests', () => {
     expect(stage('notes-release', 'Prod').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
-      ['BackupsValidated', 1],
-      ['StatefulChangeGuard', 1],
-      ['Deploy', 2],
-      ['SmokeTest', 3],
+      ['RecoverFailedCreate', 1],
+      ['BackupsValidated', 2],
+      ['StatefulChangeGuard', 2],
+      ['Deploy', 3],
+      ['SmokeTest', 4],
     ]);
-    const backups = stage('notes-release', 'Prod').Actions[0];
+    const backups = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'BackupsValidated')!;
     expect(JSON.parse(backups.Configuration!.UserParameters)).toEqual({ stackName: 'NotesStack-prod', region: 'eu-west-1', maxAgeMinutes: 15 });
-    const guard = stage('notes-release', 'Prod').Actions[1];
+    const guard = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'StatefulChangeGuard')!;
     expect(JSON.parse(guard.Configuration!.EnvironmentVariables)).toEqual([
       { name: 'ALLOW_STATEFUL_CHANGE', type: 'PLAINTEXT', value: '#{variables.ALLOW_STATEFUL_CHANGE}' },
     ]);
@@ -241,6 +242,23 @@ describe('release pipeline structure', () => {
     expect([...readable].sort()).toEqual(watched.map((name) => `arn:aws:cloudwatch:eu-west-1:{"Ref":"AWS::AccountId"}:alarm:${name}`).sort());
   });
 
+  test('the failed-create step runs the script on the prod stack through the prod deploy role, which is all its role may assume', () => {
+    // Arrange
+    const project = stack.releasePipeline.failedCreateProject;
+    const spec = JSON.stringify((resources[logicalIdOf(project)].Properties.Source as Json).BuildSpec);
+    const assume = statementsOfRole(roleIdOfProject(project)).filter((st) => actionsOf([st]).includes('sts:AssumeRole'));
+
+    // Assert
+    expect(spec).toContain('npx tsx lib/release/scripts/failed-create.ts --stack NotesStack-prod --region eu-west-1 --role-arn');
+    expect(spec).toContain(':role/cdk-hnb659fds-deploy-role-');
+    expect(assume).toHaveLength(1);
+    expect((assume[0].Resource as unknown[]).map(render)).toEqual([
+      'arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-deploy-role-{"Ref":"AWS::AccountId"}-eu-west-1',
+      'arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-file-publishing-role-{"Ref":"AWS::AccountId"}-eu-west-1',
+    ]);
+    expect(stack.hotfixPipeline.failedCreateProject).toBeDefined();
+  });
+
   test('the release stage records the release from the assembly with parameters that cannot break JSON', () => {
     const [record] = stage('notes-release', 'Release').Actions;
     expect(record.Name).toBe('RecordRelease');
@@ -272,13 +290,40 @@ describe('hotfix pipeline', () => {
   test('builds with lint and unit tests (no reliability suite) and checks the version as a hotfix', () => {
     const source = resources[logicalIdOf(stack.hotfixPipeline.buildProject)].Properties.Source as Json;
     const commands = JSON.parse(String(source.BuildSpec)).phases.build.commands as string[];
-    expect(commands[0]).toContain('--kind hotfix');
+    expect(commands[1]).toContain('--kind hotfix');
     expect(commands).toEqual(expect.arrayContaining(['npm run lint', 'npx jest --ci --testPathIgnorePatterns test/reliability', 'npm run test:iam', 'npm audit --audit-level=high']));
+  });
+
+  test('the build first refuses an execution that is not a push to a hotfix branch (the run on creation, a manual start of main)', () => {
+    // Arrange
+    const source = resources[logicalIdOf(stack.hotfixPipeline.buildProject)].Properties.Source as Json;
+    const commands = JSON.parse(String(source.BuildSpec)).phases.build.commands as string[];
+    const build = stage('notes-hotfix', 'Build').Actions.find((a) => a.Name === 'Build')!;
+
+    // Assert: the check runs before anything else, with this execution's id and source branch
+    expect(commands[0]).toBe(
+      `npx tsx lib/release/scripts/hotfix-trigger.ts --pipeline notes-hotfix --execution "$PIPELINE_EXECUTION_ID" --branch "$SOURCE_BRANCH" --pattern 'hotfix/**'`,
+    );
+    expect(JSON.parse(build.Configuration!.EnvironmentVariables)).toEqual([
+      { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
+      { name: 'SOURCE_BRANCH', type: 'PLAINTEXT', value: '#{Source.BranchName}' },
+    ]);
+    // and the build role may read this pipeline's executions, and no other's
+    const statements = statementsOfRole(roleIdOfProject(stack.hotfixPipeline.buildProject));
+    expect(statements.filter((st) => actionsOf([st]).includes('codepipeline:GetPipelineExecution')).map((st) => render(st.Resource))).toEqual([
+      'arn:aws:codepipeline:eu-west-1:{"Ref":"AWS::AccountId"}:notes-hotfix',
+    ]);
+  });
+
+  test('the release build has no such check: its run on creation is the first release (it still waits for the prod approval)', () => {
+    const source = resources[logicalIdOf(stack.releasePipeline.buildProject)].Properties.Source as Json;
+    expect(String(source.BuildSpec)).not.toContain('hotfix-trigger');
+    expect(stage('notes-release', 'Build').Actions.find((a) => a.Name === 'Build')!.Configuration!.EnvironmentVariables).toBeUndefined();
   });
 
   test('prod has the same gates and rollback as the release pipeline', () => {
     const prod = stage('notes-hotfix', 'Prod');
-    expect(prod.Actions.map((a) => a.Name)).toEqual(['BackupsValidated', 'StatefulChangeGuard', 'Deploy', 'SmokeTest']);
+    expect(prod.Actions.map((a) => a.Name)).toEqual(['RecoverFailedCreate', 'BackupsValidated', 'StatefulChangeGuard', 'Deploy', 'SmokeTest']);
     expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
     expect(prod.OnSuccess).toEqual(stage('notes-release', 'Prod').OnSuccess);
   });

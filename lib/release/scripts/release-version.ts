@@ -8,7 +8,7 @@
  * link, and writes them as shell `export` lines that the buildspec sources, so CodeBuild exports
  * them as the pipeline variables VERSION, COMMIT, CHANGE_SUMMARY and PR_URL.
  *
- *   npx tsx lib/release/scripts/release-version.ts --kind release|hotfix --out .pipeline/vars.env
+ *   npx tsx lib/release/scripts/release-version.ts --kind release|hotfix --out .pipeline/vars.env [--summary-max N]
  * Environment: LEDGER_TABLE (release ledger), SOURCE_OWNER, SOURCE_REPO, AWS_REGION.
  */
 import { execFileSync } from 'child_process';
@@ -16,6 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { MAX_CHANGE_SUMMARY_CHARS, MAX_COMMIT_CHARS, MAX_PR_NUMBER_DIGITS, MAX_VERSION_CHARS } from '../approval-limits';
 import { compareVersions, normalizeVersion, ReleaseLedger, ReleaseRecord } from '../ledger';
 
 export type ReleaseKind = 'release' | 'hotfix';
@@ -52,6 +53,9 @@ export async function checkReleaseVersion(input: VersionCheckInput): Promise<{ v
   } catch (err) {
     throw new VersionCheckError(`version check: package.json version ${(err as Error).message}`);
   }
+  if (version.length > MAX_VERSION_CHARS) {
+    throw new VersionCheckError(`version check: version ${version} is longer than ${MAX_VERSION_CHARS} characters (it is quoted in the approval text). Use a shorter pre-release suffix.`);
+  }
   const existing = await input.ledger.getRelease(version);
   if (existing) {
     throw new VersionCheckError(
@@ -83,22 +87,26 @@ export async function checkReleaseVersion(input: VersionCheckInput): Promise<{ v
 /** The pull request a commit came from, when its message says so (merge commit or squash suffix). */
 export function pullRequestUrl(commitMessage: string, owner: string, repo: string): string | undefined {
   const firstLine = commitMessage.split('\n')[0];
-  const merge = /^Merge pull request #(\d+)\b/.exec(firstLine);
-  const squash = /\(#(\d+)\)\s*$/.exec(firstLine);
+  const digits = `(\\d{1,${MAX_PR_NUMBER_DIGITS}})`;
+  const merge = new RegExp(`^Merge pull request #${digits}\\b`).exec(firstLine);
+  const squash = new RegExp(`\\(#${digits}\\)\\s*$`).exec(firstLine);
   const number = merge?.[1] ?? squash?.[1];
   return number ? `https://github.com/${owner}/${repo}/pull/${number}` : undefined;
 }
 
 /** Maximum length of CHANGE_SUMMARY; it travels in a pipeline variable and an approval text. */
-export const MAX_CHANGE_SUMMARY = 400;
+export const MAX_CHANGE_SUMMARY = MAX_CHANGE_SUMMARY_CHARS;
 
-/** One line: `<n> commit(s) since <base>: subject; subject; ...`, cut to fit a pipeline variable. */
-export function changeSummary(subjects: string[], base: string | undefined): string {
+/**
+ * One line: `<n> commit(s) since <base>: subject; subject; ...`, cut to `max` characters (the
+ * pipeline passes the room its approval text leaves, `--summary-max`).
+ */
+export function changeSummary(subjects: string[], base: string | undefined, max: number = MAX_CHANGE_SUMMARY): string {
   const cleaned = subjects.map((s) => s.replace(/\s+/g, ' ').trim()).filter((s) => s.length > 0);
   if (cleaned.length === 0) return base ? `no commits since ${base}` : 'no commit messages';
   const head = `${cleaned.length} commit${cleaned.length === 1 ? '' : 's'} since ${base ?? 'the start of history'}: `;
   const text = head + cleaned.join('; ');
-  return text.length <= MAX_CHANGE_SUMMARY ? text : `${text.slice(0, MAX_CHANGE_SUMMARY - 3)}...`;
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
 /** Shell lines that export the variables, each value single-quoted so no character is interpreted. */
@@ -136,6 +144,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   }
   const packageVersion = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
   const commit = (env.CODEBUILD_RESOLVED_SOURCE_VERSION ?? tryGit(['rev-parse', 'HEAD']) ?? 'unknown').toLowerCase();
+  const summaryMax = Number(arg(argv, 'summary-max') ?? MAX_CHANGE_SUMMARY);
+  if (!Number.isInteger(summaryMax) || summaryMax < 1 || summaryMax > MAX_CHANGE_SUMMARY) {
+    console.error(`version check: --summary-max must be a whole number from 1 to ${MAX_CHANGE_SUMMARY}`);
+    return 2;
+  }
+  if (commit.length > MAX_COMMIT_CHARS) {
+    console.error(`version check: commit ${commit} is longer than ${MAX_COMMIT_CHARS} characters; expected a git SHA-1.`);
+    return 1;
+  }
 
   const client = DynamoDBDocumentClient.from(new DynamoDBClient({ region: env.AWS_REGION }));
   const ledger = new ReleaseLedger(client, env.LEDGER_TABLE);
@@ -155,7 +172,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const vars = {
     VERSION: version,
     COMMIT: commit,
-    CHANGE_SUMMARY: changeSummary(subjects, base),
+    CHANGE_SUMMARY: changeSummary(subjects, base, summaryMax),
     // A pipeline variable cannot be empty when referenced; "none" says there is no link.
     PR_URL: pullRequestUrl(message, owner, repo) ?? 'none',
   };
