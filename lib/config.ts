@@ -202,3 +202,20 @@ export function loadRelease(node: { tryGetContext(key: string): unknown }, packa
   if (problems.length > 0) throw new ConfigError(`Invalid release context:\n${problems.join('\n')}`);
   return { version, commit };
 }
+
+/** The environments in the order the release pipeline deploys them: pre-production ones as listed, then production. */
+export function deploymentOrder(cfg: AppConfig): EnvironmentConfig[] {
+  return [...cfg.environments.filter((e) => e.kind === 'pre-production'), productionEnvironment(cfg)];
+}
+
+/**
+ * Whether this environment's NotesStack owns the API Gateway account settings (the CloudWatch Logs
+ * role, `AWS::ApiGateway::Account`) of its account and region. The setting is one per account and
+ * region, so exactly one stack there may declare it: the first the release pipeline deploys into that
+ * account and region (dev, when dev and prod share them). An environment without an account is in
+ * the pipeline's account.
+ */
+export function ownsApiGatewayAccountSettings(cfg: AppConfig, env: EnvironmentConfig): boolean {
+  const place = (e: EnvironmentConfig) => `${e.account ?? cfg.pipeline.account ?? 'deploying-account'}/${e.region}`;
+  return deploymentOrder(cfg).find((e) => place(e) === place(env))?.name === env.name;
+}

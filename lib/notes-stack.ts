@@ -1,7 +1,7 @@
 import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { AppConfig, EnvironmentConfig, ReleaseInfo, resourcePrefix } from './config';
+import { AppConfig, EnvironmentConfig, ownsApiGatewayAccountSettings, ReleaseInfo, resourcePrefix } from './config';
 import { NotesApi } from './constructs/notes-api';
 import { NotesAuth } from './constructs/notes-auth';
 import { NotesTable } from './constructs/notes-table';
@@ -54,6 +54,7 @@ export class NotesStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
       domain: env.domain,
+      ownsAccountSettings: ownsApiGatewayAccountSettings(props.config, env),
     });
     const smokeUser = new SmokeUser(this, 'SmokeUser', { namePrefix: prefix, auth: this.auth, logRetention, logRemovalPolicy: removalPolicy });
     const smokeTest = new SmokeTestFunction(this, 'SmokeTest', {
@@ -83,7 +84,7 @@ export class NotesStack extends Stack {
     output('TableName', this.table.table.tableName, 'DynamoDB notes table');
     output('SmokeClientId', this.auth.smokeClient.userPoolClientId, 'App client the smoke test signs in with (admin auth only)');
     output('SmokeTestFunctionName', smokeTest.function.functionName, 'Lambda the release pipeline invokes to smoke-test this environment');
-    output('ServiceHealthAlarmName', this.observability.serviceHealth.alarmName, 'Composite alarm the release pipeline watches after a deploy');
+    output('ServiceHealthAlarmName', this.observability.serviceHealth.alarmName, 'Composite of the metric alarms the release pipeline watches after a deploy');
     output('SmokeUserSecretName', smokeUser.secret.secretName, 'Secrets Manager secret with the smoke user credentials');
     output('AlarmTopicArn', this.observability.topic.topicArn, 'SNS topic that receives the service-health alarm');
     output('DashboardName', this.observability.dashboard.dashboardName, 'CloudWatch dashboard of the service');

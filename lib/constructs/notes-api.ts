@@ -51,6 +51,13 @@ export interface NotesApiProps {
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
   readonly domain?: { readonly domainName: string; readonly certificateArn: string };
+  /**
+   * Whether this stack sets the account's API Gateway CloudWatch Logs role (one per account and
+   * region; access logs need it too). Exactly one stack per account and region may: see
+   * `ownsApiGatewayAccountSettings`. Role and setting are retained when the stack is deleted, so the
+   * other stacks there keep logging.
+   */
+  readonly ownsAccountSettings: boolean;
 }
 
 /**
@@ -100,7 +107,8 @@ export class NotesApi extends Construct {
       restApiName: `${props.namePrefix}-api`,
       description: `Serverless Personal Notes API (${props.namePrefix})`,
       endpointTypes: [apigw.EndpointType.REGIONAL],
-      cloudWatchRole: false,
+      cloudWatchRole: props.ownsAccountSettings,
+      cloudWatchRoleRemovalPolicy: props.ownsAccountSettings ? RemovalPolicy.RETAIN : undefined,
       deployOptions: {
         stageName: API_STAGE_NAME,
         accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
@@ -118,10 +126,18 @@ export class NotesApi extends Construct {
             }
           : undefined,
     });
+    if (props.ownsAccountSettings) {
+      const role = this.restApi.node.findChild('CloudWatchRole');
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason:
+          'The API Gateway account CloudWatch Logs role (the one role per account and region API Gateway writes access logs through) uses AmazonAPIGatewayPushToCloudWatchLogs, the policy the API Gateway logging guide names for it; only apigateway.amazonaws.com may assume the role.',
+      });
+    }
     Validations.of(this.restApi.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG6',
       reason:
-        'Execution logging needs the account-wide API Gateway CloudWatch role (AWS::ApiGateway::Account), a per-region singleton that dev and prod stacks in one account would fight over. The JSON access log carries status, integration status/latency/error, authorizer error and error message per request, and the handler logs every request with its id.',
+        'Execution logging is off: its per-method traces can include request and response data, and it costs far more than the access log. The JSON access log (which, like execution logs, goes through the account CloudWatch Logs role) carries status, integration status/latency/error, authorizer error and error message per request, and the handler logs every request with its id.',
     });
     Validations.of(this.restApi.deploymentStage).acknowledge({
       id: 'AwsSolutions-APIG3',

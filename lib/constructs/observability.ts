@@ -40,16 +40,29 @@ export interface ObservabilityProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** The composite alarm's physical name for an environment prefix (the pipeline watches it by name). */
+/** The composite alarm's physical name for an environment prefix (it notifies the alarm topic). */
 export function serviceHealthAlarmName(namePrefix: string): string {
   return `${namePrefix}-service-health`;
+}
+
+/** The name suffixes of the metric alarms the composite combines (`<prefix>-<suffix>`). */
+export const SERVICE_HEALTH_METRIC_ALARMS = ['api-5xx-rate', 'api-latency-p99', 'api-lambda-errors', 'api-lambda-throttles', 'table-throttles'] as const;
+
+/**
+ * The metric alarms the release pipeline's prod stage watches after a deploy, one CloudWatchAlarm
+ * rule each. The rule is documented for a (metric) alarm read with DescribeAlarms, which leaves
+ * composite alarms out unless asked for them (and then only with a `*`-scoped permission), so the
+ * pipeline watches these, not the composite.
+ */
+export function serviceHealthMetricAlarmNames(namePrefix: string): string[] {
+  return SERVICE_HEALTH_METRIC_ALARMS.map((suffix) => `${namePrefix}-${suffix}`);
 }
 
 /**
  * Alarms on what a user of the API would notice (5xx answers, slow answers) and on what causes
  * them (Lambda errors and throttles, DynamoDB throttles), combined into one composite alarm
- * `<prefix>-service-health` that notifies the alarm topic and that the release pipeline's prod
- * stage watches after a deploy; plus a dashboard of the same signals.
+ * `<prefix>-service-health` that notifies the alarm topic; the release pipeline's prod stage
+ * watches the metric alarms themselves after a deploy; plus a dashboard of the same signals.
  */
 export class Observability extends Construct {
   readonly topic: sns.Topic;
@@ -109,7 +122,7 @@ export class Observability extends Construct {
     const fnThrottles = props.apiHandler.metricThrottles({ ...minute, statistic: 'Sum' });
     const ddbThrottles = props.table.metricThrottledRequests({ ...minute, statistic: 'Sum' });
 
-    const alarm = (id: string, name: string, metric: cloudwatch.IMetric, threshold: number, description: string) =>
+    const alarm = (id: string, name: (typeof SERVICE_HEALTH_METRIC_ALARMS)[number], metric: cloudwatch.IMetric, threshold: number, description: string) =>
       new cloudwatch.Alarm(this, id, {
         alarmName: `${prefix}-${name}`,
         alarmDescription: description,
@@ -130,7 +143,7 @@ export class Observability extends Construct {
 
     this.serviceHealth = new cloudwatch.CompositeAlarm(this, 'ServiceHealth', {
       compositeAlarmName: serviceHealthAlarmName(prefix),
-      alarmDescription: `The ${prefix} notes service is unhealthy: ${this.alarms.map((a) => a.alarmName).join(', ')}. The release pipeline rolls the prod stage back while this is in ALARM after a deploy.`,
+      alarmDescription: `The ${prefix} notes service is unhealthy: ${this.alarms.map((a) => a.alarmName).join(', ')}. The release pipeline rolls the prod stage back while one of these is in ALARM after a deploy.`,
       alarmRule: cloudwatch.AlarmRule.anyOf(...this.alarms.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM))),
     });
     this.serviceHealth.addAlarmAction(new cwActions.SnsAction(this.topic));

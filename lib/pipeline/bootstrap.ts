@@ -1,12 +1,17 @@
 /**
- * The CDK bootstrap roles the pipeline's deploy steps assume (`npx cdk bootstrap`, default
- * qualifier). Deploy projects may assume these and nothing else; the roles themselves carry the
- * CloudFormation and asset permissions, so the pipeline never holds them directly.
+ * The CDK bootstrap roles the pipeline's deploy steps assume (`npx cdk bootstrap`). Deploy projects
+ * may assume these and nothing else; the roles themselves carry the CloudFormation and asset
+ * permissions, so the pipeline never holds them directly.
+ *
+ * The roles are named after the bootstrap qualifier, which is the stack synthesizer's: the
+ * `@aws-cdk/core:bootstrapQualifier` context (cdk.json) or a synthesizer's own `qualifier`, else
+ * CDK's default `hnb659fds`. Deriving it here means a custom qualifier reaches every grant and
+ * every script argument; a hard-coded one would silently miss, and the CDK CLI would fall back
+ * to the CodeBuild role and fail with AccessDenied.
  */
-import { Aws } from 'aws-cdk-lib';
+import { Aws, BOOTSTRAP_QUALIFIER_CONTEXT, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-
-export const BOOTSTRAP_QUALIFIER = 'hnb659fds';
+import { IConstruct } from 'constructs';
 
 export interface DeployTarget {
   /** Account to deploy into; undefined: the pipeline's own account. */
@@ -14,26 +19,33 @@ export interface DeployTarget {
   region: string;
 }
 
-function roleArn(kind: string, target: DeployTarget): string {
-  const account = target.account ?? Aws.ACCOUNT_ID;
-  return `arn:${Aws.PARTITION}:iam::${account}:role/cdk-${BOOTSTRAP_QUALIFIER}-${kind}-role-${account}-${target.region}`;
+/** The bootstrap qualifier the stack holding `scope` is synthesized with. */
+export function bootstrapQualifier(scope: IConstruct): string {
+  const stack = Stack.of(scope);
+  const fromContext = stack.node.tryGetContext(BOOTSTRAP_QUALIFIER_CONTEXT) as string | undefined;
+  return stack.synthesizer.bootstrapQualifier ?? fromContext ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER;
 }
 
-/** The role CloudFormation deployments run through (`cdk-hnb659fds-deploy-role-<acct>-<region>`). */
-export function deployRoleArn(target: DeployTarget): string {
-  return roleArn('deploy', target);
+function roleArn(scope: IConstruct, kind: string, target: DeployTarget): string {
+  const account = target.account ?? Aws.ACCOUNT_ID;
+  return `arn:${Aws.PARTITION}:iam::${account}:role/cdk-${bootstrapQualifier(scope)}-${kind}-role-${account}-${target.region}`;
+}
+
+/** The role CloudFormation deployments run through (`cdk-<qualifier>-deploy-role-<acct>-<region>`). */
+export function deployRoleArn(scope: IConstruct, target: DeployTarget): string {
+  return roleArn(scope, 'deploy', target);
 }
 
 /** The role that uploads file assets (Lambda bundles, templates) to the bootstrap bucket. */
-export function filePublishingRoleArn(target: DeployTarget): string {
-  return roleArn('file-publishing', target);
+export function filePublishingRoleArn(scope: IConstruct, target: DeployTarget): string {
+  return roleArn(scope, 'file-publishing', target);
 }
 
 /** The only statement a deploy project's role gets beyond logs and artifacts. */
-export function assumeBootstrapRolesStatement(target: DeployTarget): iam.PolicyStatement {
+export function assumeBootstrapRolesStatement(scope: IConstruct, target: DeployTarget): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'AssumeCdkBootstrapDeployRoles',
     actions: ['sts:AssumeRole'],
-    resources: [deployRoleArn(target), filePublishingRoleArn(target)],
+    resources: [deployRoleArn(scope, target), filePublishingRoleArn(scope, target)],
   });
 }

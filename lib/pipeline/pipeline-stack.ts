@@ -36,7 +36,7 @@ export class NotesPipelineStack extends Stack {
   /** Pipelines' artifact bucket (shared by every pipeline of this stack). */
   readonly artifactBucket: s3.Bucket;
   readonly accessLogsBucket: s3.Bucket;
-  /** Key for the pipelines' SNS topics and CodeBuild artifacts. */
+  /** Key for the pipelines' SNS topics, CodeBuild outputs and the artifact bucket (the artifact store's key). */
   readonly pipelineKey: kms.Key;
   readonly releasePipeline: ReleasePipeline;
   readonly hotfixPipeline: ReleasePipeline;
@@ -52,7 +52,7 @@ export class NotesPipelineStack extends Stack {
     this.config = config;
 
     this.pipelineKey = new kms.Key(this, 'PipelineKey', {
-      description: 'Notes pipelines: approval topics and build artifacts',
+      description: 'Notes pipelines: approval topics, build outputs and the artifact store',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -78,8 +78,15 @@ export class NotesPipelineStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // Encrypted with the pipeline key, the key the CodeBuild steps encrypt their outputs with: the
+    // pipelines' artifact store then names that key, and CDK grants kms:Decrypt (and, to writers,
+    // GenerateDataKey) on it to every reader of an artifact: the pipeline roles, each action role
+    // (a Lambda step reads through the artifactCredentials of its action role) and each CodeBuild
+    // project. An SSE-S3 bucket left the key out of those grants, so nothing could read the assembly.
     this.artifactBucket = new s3.Bucket(this, 'ArtifactBucket', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.pipelineKey,
+      bucketKeyEnabled: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       versioned: true,

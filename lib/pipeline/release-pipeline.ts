@@ -1,7 +1,7 @@
 /**
  * The release pipeline, built from the environments list: Source -> Build -> one stage per
  * pre-production environment (deploy + smoke test) -> ApproveProd -> Prod (backups check,
- * stateful-change guard, deploy, smoke test; rolls back on failure or on the service-health alarm)
+ * stateful-change guard, deploy, smoke test; rolls back on failure or on a service-health alarm)
  * -> Release (tag, notes, archive, ledger). The hotfix pipeline is a second instance with its own
  * trigger branches, a lighter build and two approvals.
  *
@@ -24,11 +24,23 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
+import { SERVICE_HEALTH_METRIC_ALARMS, serviceHealthMetricAlarmNames } from '../constructs/observability';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
 import { BuildKind, buildProject, deployProject, selfUpdateProject, statefulGuardProject } from './steps';
+
+/** Rules one stage condition may hold (CodePipeline API Condition.rules: 1 to 5 items). */
+export const MAX_RULES_PER_CONDITION = 5;
+
+/** `api-5xx-rate` -> `Api5xxRate` (rule names are letters, digits and a few signs). */
+function ruleSuffix(alarmSuffix: string): string {
+  return alarmSuffix
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}
 
 /** The pipeline variable that lets one execution replace or remove a table or user pool. */
 export const ALLOW_STATEFUL_CHANGE = 'ALLOW_STATEFUL_CHANGE';
@@ -67,7 +79,7 @@ export interface ReleasePipelineProps {
   readonly archiveBucket: s3.IBucket;
   readonly artifactBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
-  /** Minutes the prod stage watches the service-health alarm after the smoke test (default 10). */
+  /** Minutes the prod stage watches the service-health metric alarms after the smoke test (default 10). */
   readonly alarmWatchMinutes?: number;
 }
 
@@ -84,6 +96,8 @@ export class ReleasePipeline extends Construct {
   /** Deploy projects by environment name (their roles may assume only the bootstrap roles). */
   readonly deployProjects: Record<string, codebuild.PipelineProject> = {};
   readonly buildProject: codebuild.PipelineProject;
+  /** The Source action's role (reads the repository through the CodeConnections connection). */
+  readonly sourceActionRole: iam.Role;
   readonly selfUpdateProject?: codebuild.PipelineProject;
   readonly statefulGuardProject: codebuild.PipelineProject;
   readonly backupCheck: BackupCheckStep;
@@ -220,19 +234,28 @@ export class ReleasePipeline extends Construct {
       runOrder: 1,
     });
     const prodSteps = deployAndSmoke(prod, 2);
-    const alarmName = `${resourcePrefix(config, prod)}-service-health`;
-    const healthRule = new codepipeline.Rule({
-      name: `${prodStage}ServiceHealth`,
-      provider: 'CloudWatchAlarm',
-      version: '1',
-      region: prod.region,
-      configuration: { AlarmName: alarmName, AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
-    });
+    // One CloudWatchAlarm rule per metric alarm of the service-health composite: the rule reads a
+    // metric alarm (DescribeAlarms returns composites only when asked), and any failing rule fails
+    // the condition, so the stage rolls back when any one of them is in ALARM (see the decision log).
+    const alarmNames = serviceHealthMetricAlarmNames(resourcePrefix(config, prod));
+    if (alarmNames.length > MAX_RULES_PER_CONDITION) {
+      throw new Error(`the prod stage can watch at most ${MAX_RULES_PER_CONDITION} alarms in one condition (CodePipeline's limit), got ${alarmNames.length}`);
+    }
+    const healthRules = SERVICE_HEALTH_METRIC_ALARMS.map(
+      (suffix, i) =>
+        new codepipeline.Rule({
+          name: `${prodStage}${ruleSuffix(suffix)}`,
+          provider: 'CloudWatchAlarm',
+          version: '1',
+          region: prod.region,
+          configuration: { AlarmName: alarmNames[i], AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
+        }),
+    );
     stages.push({
       stageName: prodStage,
       actions: [this.backupCheck.action(1), guard, ...prodSteps.actions],
       onFailure: { result: codepipeline.Result.ROLLBACK },
-      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: [healthRule] }] },
+      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] },
     });
 
     // --- Release ----------------------------------------------------------------------------
@@ -265,6 +288,11 @@ export class ReleasePipeline extends Construct {
     this.pipelineName = props.pipelineName;
     this.pipelineArn = Arn.format({ service: 'codepipeline', resource: props.pipelineName }, stack);
 
+    // CDK's source action grants only codestar-connections:UseConnection; IAM matches an action's
+    // service prefix to the resource's, so an arn:aws:codeconnections: connection needs the new one.
+    this.sourceActionRole = actionRole(this.pipeline, STAGE.source, sourceAction.actionProperties.actionName);
+    this.sourceActionRole.addToPrincipalPolicy(useConnectionStatement(connectionArn, 'ReadSourceThroughCodeConnections'));
+
     // A release that stops must not stop silently: every failed execution e-mails the approvers and
     // the ops owners with the pipeline, the execution and where to read which check failed.
     this.failureTopic = new sns.Topic(this, 'FailureTopic', {
@@ -294,12 +322,14 @@ export class ReleasePipeline extends Construct {
       }),
     });
 
-    // The CloudWatchAlarm rule runs as the pipeline role: it may read that one alarm.
+    // The CloudWatchAlarm rules run as the pipeline role: it may read those alarms and no other.
     this.pipeline.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
-        sid: 'WatchProdServiceHealthAlarm',
+        sid: 'WatchProdServiceHealthAlarms',
         actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
-        resources: [Arn.format({ service: 'cloudwatch', resource: 'alarm', resourceName: alarmName, region: prod.region, account: prod.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack)],
+        resources: alarmNames.map((name) =>
+          Arn.format({ service: 'cloudwatch', resource: 'alarm', resourceName: name, region: prod.region, account: prod.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME }, stack),
+        ),
       }),
     );
 
@@ -354,15 +384,27 @@ function smokeTestFunction(scope: Construct, env: EnvironmentConfig, config: App
   return lambda.Function.fromFunctionAttributes(scope, id, { functionArn: arn, sameEnvironment: true });
 }
 
+/**
+ * UseConnection under both IAM prefixes of the service: connections made since the 2024 rename have
+ * `arn:aws:codeconnections:` ARNs, older ones `arn:aws:codestar-connections:`, and IAM requires the
+ * action's prefix to match the resource's (https://docs.aws.amazon.com/dtconsole/latest/userguide/rename.html).
+ */
+function useConnectionStatement(connectionArn: string, sid: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid,
+    actions: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'],
+    resources: [connectionArn],
+  });
+}
+
 /** Lets CodeBuild clone through the connection under both of its IAM prefixes. */
 function allowCodeConnections(connectionArn: string, projects: codebuild.PipelineProject[]): void {
-  for (const p of projects) {
-    p.addToRolePolicy(
-      new iam.PolicyStatement({
-        sid: 'CloneThroughCodeConnections',
-        actions: ['codeconnections:UseConnection', 'codestar-connections:UseConnection'],
-        resources: [connectionArn],
-      }),
-    );
-  }
+  for (const p of projects) p.addToRolePolicy(useConnectionStatement(connectionArn, 'CloneThroughCodeConnections'));
+}
+
+/** The role CDK generated for one action of a pipeline (`<stage>/<action>/CodePipelineActionRole`). */
+function actionRole(pipeline: codepipeline.Pipeline, stageName: string, actionName: string): iam.Role {
+  const role = pipeline.node.tryFindChild(stageName)?.node.tryFindChild(actionName)?.node.tryFindChild('CodePipelineActionRole');
+  if (!(role instanceof iam.Role)) throw new Error(`pipeline ${pipeline.node.path} has no generated role for action ${stageName}/${actionName}`);
+  return role;
 }

@@ -273,7 +273,7 @@ export class RollbackPipeline extends Construct {
         },
       }),
     });
-    project.addToRolePolicy(assumeBootstrapRolesStatement(target));
+    project.addToRolePolicy(assumeBootstrapRolesStatement(this, target));
     project.addToRolePolicy(
       new iam.PolicyStatement({ sid: 'ReadArchivedAssemblies', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [archivedAssemblies] }),
     );

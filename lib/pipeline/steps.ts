@@ -162,7 +162,7 @@ function assemblyStepProject(scope: Construct, id: string, common: CommonProps, 
       cache: { paths: ['/root/.npm/**/*'] },
     },
   });
-  p.addToRolePolicy(assumeBootstrapRolesStatement(props.target));
+  p.addToRolePolicy(assumeBootstrapRolesStatement(scope, props.target));
   return p;
 }
 
@@ -203,7 +203,7 @@ export function statefulGuardProject(scope: Construct, id: string, props: Deploy
     commands: [
       'CHANGE_SET="notes-guard-$CODEBUILD_BUILD_NUMBER"',
       `npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively --require-approval never --no-execute --change-set-name "$CHANGE_SET"`,
-      `npx tsx lib/release/scripts/stateful-guard.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --role-arn "${deployRoleArn(props.target)}" --allow "$ALLOW_STATEFUL_CHANGE"`,
+      `npx tsx lib/release/scripts/stateful-guard.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --role-arn "${deployRoleArn(scope, props.target)}" --allow "$ALLOW_STATEFUL_CHANGE"`,
     ],
   });
 }

@@ -450,3 +450,60 @@ describe('snapshots', () => {
     expect(normalizeTemplate(testApp.template(name).toJSON())).toMatchSnapshot();
   });
 });
+
+describe('API Gateway account settings (the CloudWatch Logs role access logs need)', () => {
+  const accountSettings = (t: Template) => Object.entries(resources(t, 'AWS::ApiGateway::Account'));
+  const raw = (t: Template) => t.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string; DependsOn?: string[] }>;
+
+  test('dev, the first stack deployed in the shared account and region, sets the role; prod there does not fight over it', () => {
+    // Act
+    const devSettings = accountSettings(dev);
+
+    // Assert
+    expect(devSettings).toHaveLength(1);
+    expect(accountSettings(prod)).toHaveLength(0);
+  });
+
+  test('the role may be assumed by API Gateway only, pushes to CloudWatch Logs, and both it and the setting outlive the stack', () => {
+    // Arrange
+    const all = raw(dev);
+    const [settingsId] = accountSettings(dev)[0];
+    const roleId = (all[settingsId].Properties.CloudWatchRoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const role = all[roleId];
+
+    // Assert
+    expect(all[settingsId].DeletionPolicy).toBe('Retain');
+    expect(role.DeletionPolicy).toBe('Retain');
+    expect(role.Properties.AssumeRolePolicyDocument).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'apigateway.amazonaws.com' } }],
+    });
+    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('service-role/AmazonAPIGatewayPushToCloudWatchLogs');
+  });
+
+  test('the stage with access logging is created only after the account setting', () => {
+    const all = raw(dev);
+    const [settingsId] = accountSettings(dev)[0];
+    const stageEntry = Object.entries(all).find(([, r]) => r.Type === 'AWS::ApiGateway::Stage')!;
+    expect(stageEntry[1].Properties.AccessLogSetting).toBeDefined();
+    expect(stageEntry[1].DependsOn).toContain(settingsId);
+  });
+
+  test('an environment in another region (or account) sets the role there itself', () => {
+    // Arrange: prod moved to us-east-1, then into its own account
+    const cfg = repoConfig();
+    const pipeline = { ...cfg.pipeline, account: '123456789012' };
+    const inRegion = { ...cfg, pipeline, environments: cfg.environments.map((e) => (e.name === 'prod' ? { ...e, region: 'us-east-1' } : e)) };
+    const inAccount = { ...cfg, pipeline, environments: cfg.environments.map((e) => (e.name === 'prod' ? { ...e, account: '210987654321' } : e)) };
+
+    // Act
+    const regional = buildTestApp({ notes: inRegion });
+    const separate = buildTestApp({ notes: inAccount });
+
+    // Assert
+    for (const app of [regional, separate]) {
+      expect(accountSettings(app.template('dev'))).toHaveLength(1);
+      expect(accountSettings(app.template('prod'))).toHaveLength(1);
+    }
+  });
+});

@@ -78,6 +78,10 @@ function evaluate(value: unknown): string {
   throw new Error(`cannot evaluate ${JSON.stringify(value)}`);
 }
 
+/** An ARN with its Fn::Join flattened, intrinsics shown as JSON. */
+const render = (r: unknown): string =>
+  typeof r === 'string' ? r : (r as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'] ? (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('') : JSON.stringify(r);
+
 describe('release pipeline structure', () => {
   test('is a V2 pipeline in QUEUED mode named notes-release', () => {
     expect(pipelineNamed('notes-release')).toMatchObject({ PipelineType: 'V2', ExecutionMode: 'QUEUED' });
@@ -188,25 +192,52 @@ describe('release pipeline structure', () => {
     ]);
   });
 
-  test('prod rolls back on failure and when the service-health alarm fires after the deploy', () => {
+  test('prod rolls back on failure and when a service-health metric alarm fires after the deploy', () => {
     const prod = stage('notes-release', 'Prod');
     expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
+    const rule = (name: string, alarm: string) => ({
+      Name: name,
+      Region: 'eu-west-1',
+      RuleTypeId: { Category: 'Rule', Owner: 'AWS', Provider: 'CloudWatchAlarm', Version: '1' },
+      Configuration: { AlarmName: alarm, AlarmStates: 'ALARM', WaitTime: '10' },
+    });
     expect(prod.OnSuccess).toEqual({
       Conditions: [
         {
           Result: 'ROLLBACK',
           Rules: [
-            {
-              Name: 'ProdServiceHealth',
-              Region: 'eu-west-1',
-              RuleTypeId: { Category: 'Rule', Owner: 'AWS', Provider: 'CloudWatchAlarm', Version: '1' },
-              Configuration: { AlarmName: 'notes-prod-service-health', AlarmStates: 'ALARM', WaitTime: '10' },
-            },
+            rule('ProdApi5xxRate', 'notes-prod-api-5xx-rate'),
+            rule('ProdApiLatencyP99', 'notes-prod-api-latency-p99'),
+            rule('ProdApiLambdaErrors', 'notes-prod-api-lambda-errors'),
+            rule('ProdApiLambdaThrottles', 'notes-prod-api-lambda-throttles'),
+            rule('ProdTableThrottles', 'notes-prod-table-throttles'),
           ],
         },
       ],
     });
     expect(stage('notes-release', 'Dev').OnFailure).toBeUndefined();
+  });
+
+  test('the alarm rules watch exactly the metric alarms NotesStack-prod defines, never a composite alarm, and the pipeline role may read just those', () => {
+    // Arrange: the alarms the prod stack really creates
+    const prodResources = Object.values(buildTestApp().template('prod').toJSON().Resources as Record<string, CfnResource>);
+    const metricAlarms = prodResources.filter((r) => r.Type === 'AWS::CloudWatch::Alarm').map((r) => r.Properties.AlarmName);
+    const compositeAlarms = prodResources.filter((r) => r.Type === 'AWS::CloudWatch::CompositeAlarm').map((r) => r.Properties.AlarmName);
+
+    // Act
+    const watched = (stage('notes-release', 'Prod').OnSuccess as { Conditions: { Rules: { Configuration: { AlarmName: string } }[] }[] }).Conditions[0].Rules.map(
+      (r) => r.Configuration.AlarmName,
+    );
+    const pipelineRole = (pipelineNamed('notes-release').RoleArn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const readable = statementsOfRole(pipelineRole)
+      .filter((st) => actionsOf([st]).includes('cloudwatch:DescribeAlarms'))
+      .flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map(render));
+
+    // Assert
+    expect([...watched].sort()).toEqual([...metricAlarms].sort());
+    expect(watched.filter((name) => compositeAlarms.includes(name))).toEqual([]);
+    expect(watched.length).toBeLessThanOrEqual(5);
+    expect([...readable].sort()).toEqual(watched.map((name) => `arn:aws:cloudwatch:eu-west-1:{"Ref":"AWS::AccountId"}:alarm:${name}`).sort());
   });
 
   test('the release stage records the release from the assembly with parameters that cannot break JSON', () => {
@@ -255,8 +286,6 @@ describe('hotfix pipeline', () => {
 describe('least privilege', () => {
   const bootstrapRole = (kind: string) =>
     `arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-${kind}-role-{"Ref":"AWS::AccountId"}-eu-west-1`;
-  const render = (r: unknown): string =>
-    typeof r === 'string' ? r : (r as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'] ? (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('') : JSON.stringify(r);
 
   test('the build role assumes no role and reads the ledger without writing it', () => {
     const statements = statementsOfRole(roleIdOfProject(stack.releasePipeline.buildProject));
@@ -320,11 +349,112 @@ describe('least privilege', () => {
     ]);
   });
 
+  test.each(['notes-release', 'notes-hotfix'])('the Source action role of %s may use the connection under the prefix of its ARN (codeconnections)', (name) => {
+    // Arrange: the connection ARN from cdk.json is an arn:aws:codeconnections: one
+    const connectionArn = built.config.pipeline.source.connectionArn;
+    expect(connectionArn.split(':')[2]).toBe('codeconnections');
+
+    // Act
+    const statements = statementsOfRole(actionRoleId(name, 'Source', 'Source'));
+    const use = (action: string) => statements.filter((st) => actionsOf([st]).includes(action)).map((st) => st.Resource);
+
+    // Assert: IAM matches the action's service prefix to the resource's, so the new prefix must be granted
+    expect(use('codeconnections:UseConnection')).toEqual([connectionArn]);
+    expect(use('codestar-connections:UseConnection')).toContainEqual(connectionArn);
+  });
+
+  test('a custom bootstrap qualifier (cdk.json @aws-cdk/core:bootstrapQualifier) reaches every assume-role grant and the guard script', () => {
+    // Arrange
+    const custom = buildTestApp({ context: { '@aws-cdk/core:bootstrapQualifier': 'notes0001' } });
+    const customTemplate = Template.fromStack(custom.built.pipelineStack).toJSON() as { Resources: Record<string, CfnResource> };
+
+    // Act
+    const assumed = Object.values(customTemplate.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+      .filter((st) => actionsOf([st]).includes('sts:AssumeRole'))
+      .flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map(render));
+    const guardSpec = JSON.stringify((customTemplate.Resources[custom.built.pipelineStack.getLogicalId(custom.built.pipelineStack.releasePipeline.statefulGuardProject.node.defaultChild as never)].Properties.Source as Json).BuildSpec);
+
+    // Assert: release, hotfix and rollback deploy roles all name the custom qualifier, none the default
+    expect(assumed.filter((arn) => arn.includes(':role/cdk-'))).toHaveLength(assumed.filter((arn) => arn.includes('cdk-notes0001-')).length);
+    expect(assumed.filter((arn) => arn.includes('cdk-notes0001-deploy-role-')).length).toBeGreaterThanOrEqual(5);
+    expect(JSON.stringify(customTemplate)).not.toContain('hnb659fds');
+    expect(guardSpec).toContain('stateful-guard.ts --stack NotesStack-prod');
+    expect(guardSpec).toContain(':role/cdk-notes0001-deploy-role-');
+  });
+
   test('no role allows a wildcard action', () => {
     const all = Object.values(resources)
       .filter((r) => r.Type === 'AWS::IAM::Policy')
       .flatMap((r) => actionsOf((r.Properties.PolicyDocument as { Statement: Statement[] }).Statement));
     expect(all.filter((a) => a === '*' || a.endsWith(':*'))).toEqual([]);
+  });
+});
+
+describe('artifact encryption: every reader of an artifact may decrypt it', () => {
+  const keyArn = () => ({ 'Fn::GetAtt': [logicalIdOf(stack.pipelineKey), 'Arn'] });
+  const bucketArn = () => ({ 'Fn::GetAtt': [logicalIdOf(stack.artifactBucket), 'Arn'] });
+  const roleIdOf = (arn: unknown) => (arn as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+  const covers = (granted: string, action: string) =>
+    granted === action || (granted.endsWith('*') && action.startsWith(granted.slice(0, -1)));
+  /** Whether one of the role's statements allows `action` on exactly `resource`. */
+  function allows(roleId: string, action: string, resource: unknown): boolean {
+    const wanted = JSON.stringify(resource);
+    return statementsOfRole(roleId).some((st) => {
+      if (st.Effect !== 'Allow' || !actionsOf([st]).some((a) => covers(a, action))) return false;
+      const list = Array.isArray(st.Resource) ? st.Resource : [st.Resource];
+      return list.some((r) => JSON.stringify(r) === wanted);
+    });
+  }
+  /** Who reads (and who writes) each artifact: the role CodeBuild runs as, or the action's role (a Lambda reads through its artifactCredentials). */
+  function artifactUsers(pipeline: string): { who: string; roleId: string; reads: boolean; writes: boolean }[] {
+    const p = pipelineNamed(pipeline);
+    const users = [{ who: `${pipeline} pipeline role`, roleId: roleIdOf(p.RoleArn), reads: true, writes: true }];
+    for (const st of p.Stages as (StageDecl & { Actions: (Action & { InputArtifacts?: unknown[]; OutputArtifacts?: unknown[] })[] })[]) {
+      for (const a of st.Actions) {
+        const reads = (a.InputArtifacts ?? []).length > 0;
+        const writes = (a.OutputArtifacts ?? []).length > 0;
+        if (!reads && !writes) continue;
+        const roleId =
+          a.ActionTypeId.Provider === 'CodeBuild'
+            ? roleIdOf(resources[(a.Configuration!.ProjectName as unknown as { Ref: string }).Ref].Properties.ServiceRole)
+            : roleIdOf(a.RoleArn);
+        users.push({ who: `${pipeline} ${st.Name}/${a.Name} (${a.ActionTypeId.Provider})`, roleId, reads, writes });
+      }
+    }
+    return users;
+  }
+
+  test('the artifact bucket is encrypted with the pipeline key, with an S3 bucket key', () => {
+    expect(resources[logicalIdOf(stack.artifactBucket)].Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ BucketKeyEnabled: true, ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: keyArn() } }],
+    });
+  });
+
+  test.each(['notes-release', 'notes-hotfix', 'notes-rollback'])('the artifact store of %s names the pipeline key', (name) => {
+    expect(pipelineNamed(name).ArtifactStore).toEqual({ Type: 'S3', Location: { Ref: logicalIdOf(stack.artifactBucket) }, EncryptionKey: { Type: 'KMS', Id: keyArn() } });
+  });
+
+  test.each(['notes-release', 'notes-hotfix', 'notes-rollback'])('in %s, every role that reads an artifact may get it and kms:Decrypt it; every writer may encrypt', (name) => {
+    // Arrange
+    const users = artifactUsers(name);
+    expect(users.filter((u) => u.reads).length).toBeGreaterThanOrEqual(name === 'notes-rollback' ? 2 : 6);
+
+    // Act: what each user is missing
+    const missing = users.flatMap((u) => [
+      ...(u.reads && !allows(u.roleId, 's3:GetObject', { 'Fn::Join': ['', [bucketArn(), '/*']] }) ? [`${u.who}: s3:GetObject on the artifact bucket`] : []),
+      ...(u.reads && !allows(u.roleId, 'kms:Decrypt', keyArn()) ? [`${u.who}: kms:Decrypt on PipelineKey`] : []),
+      ...(u.writes && !allows(u.roleId, 'kms:GenerateDataKey', keyArn()) ? [`${u.who}: kms:GenerateDataKey on PipelineKey`] : []),
+    ]);
+
+    // Assert
+    expect(missing).toEqual([]);
+  });
+
+  test('the release recorder, which reads the cloud assembly after prod is deployed, is among the readers', () => {
+    const readers = artifactUsers('notes-release').filter((u) => u.reads).map((u) => u.who);
+    expect(readers).toEqual(expect.arrayContaining(['notes-release Release/RecordRelease (Lambda)', 'notes-release Prod/Deploy (CodeBuild)']));
   });
 });
 

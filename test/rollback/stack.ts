@@ -49,11 +49,21 @@ export function rollbackTestStack(options: { config?: AppConfig; nagChecks?: boo
     billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
   });
+  // As in NotesPipelineStack: the artifact bucket is encrypted with the pipeline key.
+  const artifactBucket = new s3.Bucket(stack, 'ArtifactBucket', {
+    encryption: s3.BucketEncryption.KMS,
+    encryptionKey: key,
+    bucketKeyEnabled: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    versioned: true,
+    serverAccessLogsBucket: logs,
+  });
   const rollback = new RollbackPipeline(stack, 'Rollback', {
     config,
     ledgerTable,
     archiveBucket: bucket('ArchiveBucket'),
-    artifactBucket: bucket('ArtifactBucket'),
+    artifactBucket,
     encryptionKey: key,
     releasePipelineName: 'notes-release',
   });

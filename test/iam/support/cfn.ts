@@ -130,13 +130,13 @@ export class ResolvedStack {
       case 'AWS::Logs::LogGroup':
         return named('LogGroupName') ?? generated;
       case 'AWS::SecretsManager::Secret':
-        return `arn:${PARTITION}:secretsmanager:${region}:${account}:secret:${named('Name') ?? generated}-${suffixOf(logicalId, 6)}`;
+        return `arn:${PARTITION}:secretsmanager:${region}:${account}:secret:${named('Name') ?? generated}-${suffixOf(this.stackName + logicalId, 6)}`;
       case 'AWS::Cognito::UserPool':
-        return `${region}_${suffixOf(logicalId, 9)}`;
+        return `${region}_${suffixOf(this.stackName + logicalId, 9)}`;
       case 'AWS::Cognito::UserPoolClient':
-        return suffixOf(logicalId, 26).toLowerCase();
+        return suffixOf(this.stackName + logicalId, 26).toLowerCase();
       case 'AWS::ApiGateway::RestApi':
-        return suffixOf(logicalId, 10).toLowerCase();
+        return suffixOf(this.stackName + logicalId, 10).toLowerCase();
       case 'AWS::CloudWatch::Alarm':
       case 'AWS::CloudWatch::CompositeAlarm':
         return named('AlarmName') ?? generated;

@@ -26,6 +26,17 @@ export const AWS_MANAGED_POLICIES: Record<string, Json> = {
     Version: '2012-10-17',
     Statement: [{ Effect: 'Allow', Action: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:PutLogEvents'], Resource: '*' }],
   },
+  // arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess, attached to the CDK bootstrap deploy role.
+  'arn:aws:iam::aws:policy/AWSCloudFormationReadOnlyAccess': {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Effect: 'Allow',
+        Action: ['cloudformation:Describe*', 'cloudformation:EstimateTemplateCost', 'cloudformation:Get*', 'cloudformation:List*', 'cloudformation:ValidateTemplate', 'cloudformation:Detect*'],
+        Resource: '*',
+      },
+    ],
+  },
 };
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
@@ -120,7 +131,13 @@ export class IamWorld {
     const props = stack.props(logicalId);
     const policies: SimulationIdentityPolicy[] = [];
     for (const p of (props.Policies as { PolicyName: string; PolicyDocument: Json }[] | undefined) ?? []) policies.push({ name: `${logicalId}/${p.PolicyName}`, policy: p.PolicyDocument });
-    for (const m of (props.ManagedPolicyArns as string[] | undefined) ?? []) policies.push({ name: m, policy: this.managedPolicy(m) });
+    const notModelled: string[] = [];
+    for (const m of (props.ManagedPolicyArns as string[] | undefined) ?? []) {
+      // An AWS managed policy we did not copy can only add permissions: leaving it out may turn an
+      // Allowed into a denial, never hide a missing grant. The principal says which were left out.
+      if (m.startsWith(`arn:${PARTITION}:iam::aws:policy/`) && !AWS_MANAGED_POLICIES[m]) notModelled.push(m.split('/').pop()!);
+      else policies.push({ name: m, policy: this.managedPolicy(m) });
+    }
     for (const s of this.allStacks()) {
       for (const id of s.ofType('AWS::IAM::Policy')) {
         const p = s.props(id);
@@ -131,7 +148,7 @@ export class IamWorld {
         if (((p.Roles as string[] | undefined) ?? []).includes(name)) policies.push({ name: `${s.stackName}/${id}`, policy: p.PolicyDocument });
       }
     }
-    const principal = { arn, name, definedIn: key, policies };
+    const principal = { arn, name, definedIn: notModelled.length ? `${key}, without ${notModelled.join(', ')}` : key, policies };
     this.roleCache.set(key, principal);
     return principal;
   }
@@ -154,6 +171,32 @@ export class IamWorld {
     const copied = AWS_MANAGED_POLICIES[arn];
     if (copied) return copied;
     throw new Error(`managed policy ${arn} is neither in a template nor copied into AWS_MANAGED_POLICIES (test/iam/support/world.ts)`);
+  }
+
+  /** The KMS key ARN a topic of any stack is encrypted with, if any. */
+  topicKey(topicArn: string): string | undefined {
+    for (const s of this.allStacks()) {
+      for (const id of s.ofType('AWS::SNS::Topic')) {
+        if (s.ref(id) !== topicArn) continue;
+        const key = s.props(id).KmsMasterKeyId as string | undefined;
+        if (!key) return undefined;
+        if (key.startsWith('arn:')) return key;
+        return `arn:${PARTITION}:kms:${s.env.region}:${s.env.account}:key/${key}`;
+      }
+    }
+    return undefined;
+  }
+
+  /** The one resource of a type whose logical id starts with this construct id (throws unless exactly one). */
+  logicalIdByPrefix(stackName: string, type: string, prefix: string): string {
+    const found = this.stack(stackName).ofType(type).filter((id) => id.startsWith(prefix));
+    if (found.length !== 1) throw new Error(`${stackName}: expected one ${type} with id ${prefix}*, found ${found.length} (${found.join(', ')})`);
+    return found[0];
+  }
+
+  /** The ARN of a customer managed policy of a stack, by construct id (e.g. ReleaseOperatorPolicy). */
+  managedPolicyArn(stackName: string, constructId: string): string {
+    return this.stack(stackName).ref(this.logicalIdByPrefix(stackName, 'AWS::IAM::ManagedPolicy', constructId));
   }
 
   /** The logical id of the role a Lambda function of a stack runs as. */
