@@ -238,7 +238,10 @@ export async function checkApiGatewayAccount(clients: Clients, target: Target, a
   } catch (err) {
     return unchecked(label, check, 'apigateway:GET /account', err);
   }
-  if (roleArn) return { target: label, check, status: 'ok', detail: `API Gateway writes logs in ${target.region} through ${roleArn}` };
+  const owner = target.apiGatewayAccountOwner;
+  const managed = owner ? `${owner} declares the setting (AWS::ApiGateway::Account, its own role) from its first deploy` : '';
+  if (roleArn) return { target: label, check, status: 'ok', detail: `API Gateway writes logs in ${target.region} through ${roleArn}${owner ? `; ${managed}, replacing it` : ''}` };
+  if (owner) return { target: label, check, status: 'ok', detail: `not set in ${target.region} yet: ${managed}` };
   const role = `arn:aws:iam::${account}:role/${APIGATEWAY_LOGS_ROLE}`;
   return {
     target: label,

@@ -10,7 +10,7 @@ import { join } from 'path';
 import { App, DefaultStackSynthesizer } from 'aws-cdk-lib';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../app';
-import { AppConfig, notesStackName, parseConfig, CONTEXT_KEY } from '../config';
+import { AppConfig, notesStackName, ownsApiGatewayAccountSettings, parseConfig, CONTEXT_KEY } from '../config';
 
 /** The CDK CLI's default bootstrap stack name (`cdk bootstrap --toolkit-stack-name`). */
 export const DEFAULT_TOOLKIT_STACK = 'CDKToolkit';
@@ -30,6 +30,8 @@ export interface Target {
   qualifier: string;
   /** The lowest bootstrap stack version the assembly accepts for these stacks. */
   minBootstrapVersion: number;
+  /** The NotesStack here that declares the API Gateway account settings (AWS::ApiGateway::Account), if any. */
+  apiGatewayAccountOwner?: string;
 }
 
 export interface AppRequirements {
@@ -57,8 +59,8 @@ export function appRequirements(cdkJson: CdkJson, toolkitStackName?: string): Ap
     const assembly = app.synth();
 
     const placed = [
-      ...config.environments.map((e) => ({ stackName: notesStackName(e), account: e.account, region: e.region, env: true })),
-      { stackName: built.pipelineStack.stackName, account: config.pipeline.account, region: config.pipeline.region, env: false },
+      ...config.environments.map((e) => ({ stackName: notesStackName(e), account: e.account, region: e.region, env: true, ownsApiGatewayAccount: ownsApiGatewayAccountSettings(config, e) })),
+      { stackName: built.pipelineStack.stackName, account: config.pipeline.account, region: config.pipeline.region, env: false, ownsApiGatewayAccount: false },
     ];
     const stacks = [...built.notesStacks, built.pipelineStack];
     const targets: Target[] = [];
@@ -74,6 +76,7 @@ export function appRequirements(cdkJson: CdkJson, toolkitStackName?: string): Ap
         targets.push(target);
       }
       target.stacks.push(p.stackName);
+      if (p.ownsApiGatewayAccount) target.apiGatewayAccountOwner ??= p.stackName;
       target.hostsEnvironments ||= p.env;
       target.hostsPipeline ||= !p.env;
       target.minBootstrapVersion = Math.max(target.minBootstrapVersion, minVersion);

@@ -136,6 +136,8 @@ describe('what the app requires comes from the synthesized app', () => {
         hostsPipeline: true,
         qualifier: DefaultStackSynthesizer.DEFAULT_QUALIFIER,
         minBootstrapVersion: expect.any(Number),
+        // dev is deployed first into this account and region, so its stack declares AWS::ApiGateway::Account.
+        apiGatewayAccountOwner: 'NotesStack-dev',
       },
     ]);
     // The template's own guard agrees: its CheckBootstrapVersion rule refuses exactly the versions below it.
@@ -344,9 +346,20 @@ describe('each check fails with its fix', () => {
     expect(named(r, 'bootstrap trust')).toEqual([expect.objectContaining({ status: 'ok' })]);
   });
 
-  test('no API Gateway CloudWatch Logs role: the three commands that set it', async () => {
+  test('no API Gateway CloudWatch Logs role yet: fine, the first NotesStack there sets it', async () => {
     apigw.on(GetAccountCommand).resolves({});
     const { code, report: r } = await report();
+
+    expect(code).toBe(0);
+    expect(named(r, 'API Gateway CloudWatch Logs role')).toEqual([
+      expect.objectContaining({ status: 'ok', detail: `not set in ${REGION} yet: NotesStack-dev declares the setting (AWS::ApiGateway::Account, its own role) from its first deploy` }),
+    ]);
+  });
+
+  test('no API Gateway CloudWatch Logs role and no stack there that sets it: the three commands that set it', async () => {
+    apigw.on(GetAccountCommand).resolves({});
+    const req: AppRequirements = { ...ready, targets: ready.targets.map((t) => ({ ...t, apiGatewayAccountOwner: undefined })) };
+    const { code, report: r } = await report([], req);
 
     expect(code).toBe(1);
     expect(failing(r)).toEqual([
