@@ -174,7 +174,8 @@ function scriptUses(script: string): (PrincipalUse & { project: Project })[] {
         principal: project.role,
         env: project.env,
         names: { TableName: facts.ledgerTable, ...(roleArn ? { RoleArn: roleArn } : {}), ...(stackName ? { StackName: stackName } : {}) },
-        // The guard reads and deletes the change set with the credentials of the role it assumed.
+        // Scripts given --role-arn (the stateful guard, the failed-create check) make their
+      // CloudFormation calls with the credentials of the role they assumed.
         principalsFor: (request) =>
           assumed && request.action.startsWith('cloudformation:') ? [{ label: `the deploy role ${assumed.name} (assumed with --role-arn)`, principal: assumed }] : undefined,
       });
@@ -183,7 +184,12 @@ function scriptUses(script: string): (PrincipalUse & { project: Project })[] {
   return out;
 }
 
-const scriptRows: ComponentRow[] = ['release-version', 'stateful-guard'].map((script) => ({
+/** Every script a buildspec runs that uses the AWS SDK. */
+const sdkScripts = [...new Set(projects.flatMap((p) => p.commands.map((c) => SCRIPT.exec(c)?.[1]).filter((x): x is string => Boolean(x))))]
+  .filter((s) => readFileSync(join(REPO, 'lib', 'release', 'scripts', `${s}.ts`), 'utf8').includes("from '@aws-sdk/"))
+  .sort();
+
+const scriptRows: ComponentRow[] = sdkScripts.map((script) => ({
   component: `script/${script}`,
   principals: () => scriptUses(script),
   forbidden: () => [
@@ -206,9 +212,7 @@ describe('what build and deploy projects must never do', () => {
     }
   }
 
-  it('every script a buildspec runs that uses the AWS SDK has a row here', () => {
-    const scripts = new Set(projects.flatMap((p) => p.commands.map((c) => SCRIPT.exec(c)?.[1]).filter((x): x is string => Boolean(x))));
-    const withSdk = [...scripts].filter((s) => readFileSync(join(REPO, 'lib', 'release', 'scripts', `${s}.ts`), 'utf8').includes("from '@aws-sdk/"));
-    expect(withSdk.sort()).toEqual(scriptRows.map((r) => r.component.replace('script/', '')).sort());
+  it('the buildspecs run the scripts that call AWS (release-version and stateful-guard at least)', () => {
+    expect(sdkScripts).toEqual(expect.arrayContaining(['release-version', 'stateful-guard']));
   });
 });

@@ -127,6 +127,9 @@ export const SDK_COMMANDS: Record<string, Mapper> = {
   DescribeStackEventsCommand: one('cloudformation:DescribeStackEvents', (i, c) => stack(c, i.StackName)),
   DescribeChangeSetCommand: one('cloudformation:DescribeChangeSet', (i, c) => stack(c, i.StackName)),
   DeleteChangeSetCommand: one('cloudformation:DeleteChangeSet', (i, c) => stack(c, i.StackName)),
+  ListStackResourcesCommand: one('cloudformation:ListStackResources', (i, c) => stack(c, i.StackName)),
+  UpdateTerminationProtectionCommand: one('cloudformation:UpdateTerminationProtection', (i, c) => stack(c, i.StackName)),
+  DeleteStackCommand: one('cloudformation:DeleteStack', (i, c) => stack(c, i.StackName)),
   // AWS STS (GetCallerIdentity needs no permission: "No permissions are required", API reference)
   AssumeRoleCommand: one('sts:AssumeRole', (i) => s(i.RoleArn)),
   GetCallerIdentityCommand: () => [],
