@@ -6,18 +6,23 @@
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { AppConfig } from '../config';
+import { AppConfig, notesStackName, productionEnvironment } from '../config';
 import { LEDGER_KEYS, LEDGER_OUTPUT } from '../release/ledger';
+import { ROLLBACK_STAGES } from '../release/rollback-execution';
 import { FailureRecorder } from './failure-recorder';
-import { ReleasePipeline } from './release-pipeline';
+import { dataRestorePolicy, releaseOperatorPolicy } from './operator-policies';
+import { ReleasePipeline, STAGE } from './release-pipeline';
 import { RollbackPipeline } from './rollback-pipeline';
 
 export const PIPELINE_STACK_NAME = 'NotesPipeline';
 export const RELEASE_PIPELINE_NAME = 'notes-release';
 export const HOTFIX_PIPELINE_NAME = 'notes-hotfix';
+/** Stack outputs naming the operators' managed policies (docs/runbooks/rollback.md, restore-data.md). */
+export const OPERATOR_POLICY_OUTPUTS = { release: 'ReleaseOperatorPolicyArn', restore: 'DataRestorePolicyArn' } as const;
 
 export interface NotesPipelineStackProps extends StackProps {
   readonly config: AppConfig;
@@ -39,6 +44,10 @@ export class NotesPipelineStack extends Stack {
   readonly rollbackPipeline: RollbackPipeline;
   /** Writes a FAILED ledger entry for every prod attempt of the release and hotfix pipelines that did not become a release. */
   readonly failureRecorder: FailureRecorder;
+  /** For release operators: every call of `npm run release` (status ... reject). */
+  readonly releaseOperatorPolicy: iam.ManagedPolicy;
+  /** For whoever restores data: every call of `npm run restore`. */
+  readonly dataRestorePolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: NotesPipelineStackProps) {
     super(scope, id, { stackName: PIPELINE_STACK_NAME, description: 'Notes release, hotfix and rollback pipelines, release archive and ledger', ...props });
@@ -145,6 +154,42 @@ export class NotesPipelineStack extends Stack {
       pipelines: [this.releasePipeline, this.hotfixPipeline].map((p) => ({ pipeline: p.pipeline, pipelineName: p.pipelineName })),
       prodStageName: this.releasePipeline.prodStageName,
       ledgerTable: this.ledgerTable,
+    });
+
+    // Least privilege for people: what `npm run release` and `npm run restore` call, and no more.
+    const prod = productionEnvironment(config);
+    const approvalsOf = (p: ReleasePipeline) =>
+      Object.keys(p.approvalTopics).map((actionName) => ({ pipelineName: p.pipelineName, stageName: STAGE.approve, actionName }));
+    this.releaseOperatorPolicy = releaseOperatorPolicy(this, 'ReleaseOperatorPolicy', {
+      managedPolicyName: `${config.service}-release-operator`,
+      releasePipelineName: this.releasePipeline.pipelineName,
+      hotfixPipelineName: this.hotfixPipeline.pipelineName,
+      rollbackPipelineName: this.rollbackPipeline.pipelineName,
+      prodStageName: this.releasePipeline.prodStageName,
+      approvals: [
+        ...approvalsOf(this.releasePipeline),
+        ...approvalsOf(this.hotfixPipeline),
+        ...(config.pipeline.rollbackApproval
+          ? [{ pipelineName: this.rollbackPipeline.pipelineName, stageName: ROLLBACK_STAGES.approve.stage, actionName: ROLLBACK_STAGES.approve.action }]
+          : []),
+      ],
+      ledgerTableArn: this.ledgerTable.tableArn,
+      stacks: [
+        { stackName: PIPELINE_STACK_NAME, region: this.region, account: config.pipeline.account },
+        { stackName: notesStackName(prod), region: prod.region, account: prod.account },
+      ],
+    });
+    this.dataRestorePolicy = dataRestorePolicy(this, 'DataRestorePolicy', {
+      managedPolicyName: `${config.service}-data-restore`,
+      stacks: config.environments.map((e) => ({ stackName: notesStackName(e), region: e.region, account: e.account })),
+    });
+    new CfnOutput(this, OPERATOR_POLICY_OUTPUTS.release, {
+      value: this.releaseOperatorPolicy.managedPolicyArn,
+      description: 'Managed policy for release operators (npm run release); attach through a permission set or role',
+    });
+    new CfnOutput(this, OPERATOR_POLICY_OUTPUTS.restore, {
+      value: this.dataRestorePolicy.managedPolicyArn,
+      description: 'Managed policy for data restores (npm run restore); attach through a permission set or role',
     });
 
     // The operator CLI finds the ledger through this output.

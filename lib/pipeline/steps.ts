@@ -124,8 +124,8 @@ export interface BuildProjectProps extends CommonProps {
 export function buildProject(scope: Construct, id: string, props: BuildProjectProps): codebuild.PipelineProject {
   const tests =
     props.kind === 'release'
-      ? ['npm run typecheck', 'npx jest --ci']
-      : ['npm run typecheck', 'npx jest --ci --testPathIgnorePatterns test/reliability'];
+      ? ['npm run typecheck', 'npx jest --ci', 'npm run test:iam']
+      : ['npm run typecheck', 'npx jest --ci --testPathIgnorePatterns test/reliability', 'npm run test:iam'];
   const check = props.hotfixCheck;
   if (check && /['\\]/.test(check.branchPattern)) throw new Error(`hotfix branch pattern ${check.branchPattern} may not contain quotes or backslashes`);
   const triggerCheck = check

@@ -140,6 +140,7 @@ describe('release pipeline structure', () => {
         'npm run lint',
         'npm run typecheck',
         'npx jest --ci',
+        'npm run test:iam',
         'npm audit --audit-level=high',
         'npx cdk synth --quiet -c releaseVersion="$VERSION" -c commitSha="$COMMIT"',
       ]),
@@ -371,7 +372,7 @@ describe('hotfix pipeline', () => {
     const source = resources[logicalIdOf(stack.hotfixPipeline.buildProject)].Properties.Source as Json;
     const commands = JSON.parse(String(source.BuildSpec)).phases.build.commands as string[];
     expect(commands[1]).toContain('--kind hotfix');
-    expect(commands).toEqual(expect.arrayContaining(['npm run lint', 'npx jest --ci --testPathIgnorePatterns test/reliability', 'npm audit --audit-level=high']));
+    expect(commands).toEqual(expect.arrayContaining(['npm run lint', 'npx jest --ci --testPathIgnorePatterns test/reliability', 'npm run test:iam', 'npm audit --audit-level=high']));
   });
 
   test('the build first refuses an execution that is not a push to a hotfix branch (the run on creation, a manual start of main)', () => {

@@ -1,0 +1,218 @@
+/**
+ * IAM contract of every CodeBuild project, read from its synthesized buildspec:
+ * - `npx tsx lib/release/scripts/<name>.ts`: the script's recorded SDK calls, as the project's role
+ *   (or, for the stateful guard, as the deploy role it assumes with --role-arn);
+ * - `cdk deploy`: the CLI assumes the deploy and file-publishing roles the cloud assembly names for
+ *   the stack (the bootstrap stack's trust policy, from the pinned CLI's bootstrap template, must
+ *   let the project's role in, and the project's role must be allowed to ask);
+ * - `bash deploy.sh` (the rollback kit): each `aws <service> <operation>` line of the script, and its
+ *   own `cdk deploy`.
+ * Every command of every buildspec must be one of these or known to make no AWS call.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as cxapi from 'aws-cdk-lib/cx-api';
+import { iamRequestsOf, cliCommandOf } from './support/actions';
+import { BOOTSTRAP_ROLES } from './support/bootstrap';
+import { ComponentRow, contractSuite, expectAllowed, expectDenied, IamWorld, Principal, PrincipalUse, projectEnv } from './support/harness';
+import { PIPELINE_STACK, pipelineFacts } from './support/deployed';
+import { ACCOUNT } from './support/world';
+
+const REPO = join(__dirname, '..', '..');
+const world = new IamWorld();
+const stack = world.stack(PIPELINE_STACK);
+const facts = pipelineFacts(world);
+const assembly = world.app.synth();
+
+interface Project {
+  logicalId: string;
+  name: string;
+  role: Principal;
+  env: Record<string, string>;
+  commands: string[];
+}
+
+const projects: Project[] = stack.ofType('AWS::CodeBuild::Project').map((logicalId) => {
+  const p = stack.props(logicalId) as { Source: { BuildSpec: string }; ServiceRole: string };
+  const spec = JSON.parse(p.Source.BuildSpec) as { phases: Record<string, { commands?: string[] }> };
+  const roleId = stack.ofType('AWS::IAM::Role').find((r) => stack.getAtt(r, 'Arn') === p.ServiceRole)!;
+  return {
+    logicalId,
+    name: stack.ref(logicalId),
+    role: world.role(PIPELINE_STACK, roleId),
+    env: projectEnv(world, PIPELINE_STACK, logicalId),
+    commands: Object.values(spec.phases).flatMap((ph) => ph.commands ?? []),
+  };
+});
+
+const SCRIPT = /npx tsx lib\/release\/scripts\/([\w-]+)\.ts(.*)$/;
+const CDK_DEPLOY = /npx (?:--no-install )?cdk deploy .*?(?:"[^"]*"|\S+) (\$?[\w-]+) --exclusively/;
+/** Commands that make no AWS call (npm and the build's own checks; cdk synth has no context lookups here). */
+const LOCAL = [/^node --version$/, /^npm ci\b/, /^npm run (lint|typecheck|test:iam)$/, /^npx jest\b/, /^npm audit\b/, /^npx cdk synth\b/, /^\. \.\/\.pipeline\//, /^cd /, /^CHANGE_SET=/];
+
+function placeholders(text: string, env: { account: string; region: string }): string {
+  return text.replace(/\$\{AWS::AccountId\}/g, env.account).replace(/\$\{AWS::Region\}/g, env.region).replace(/\$\{AWS::Partition\}/g, 'aws');
+}
+
+/** The roles `cdk deploy <stack>` assumes, as the cloud assembly names them. */
+function deployRolesOf(stackName: string, from: cxapi.CloudAssembly = assembly): { deploy: string; filePublishing: string[] } {
+  const artifact = from.getStackByName(stackName);
+  const env = { account: ACCOUNT, region: artifact.environment.region === 'unknown-region' ? world.region : artifact.environment.region };
+  const filePublishing = new Set<string>();
+  for (const dep of artifact.dependencies) {
+    if (!(dep instanceof cxapi.AssetManifestArtifact)) continue;
+    const manifest = JSON.parse(readFileSync(dep.file, 'utf8')) as { files?: Record<string, { destinations: Record<string, { assumeRoleArn?: string }> }> };
+    for (const f of Object.values(manifest.files ?? {})) for (const d of Object.values(f.destinations)) if (d.assumeRoleArn) filePublishing.add(placeholders(d.assumeRoleArn, env));
+  }
+  return { deploy: placeholders(artifact.assumeRoleArn!, env), filePublishing: [...filePublishing] };
+}
+
+function stackNameIn(project: Project, token: string): string {
+  return token.startsWith('$') ? project.env[token.slice(1)] : token;
+}
+
+/** The rollback kit's deploy script: its AWS CLI calls and its cdk deploy. */
+const deploySh = readFileSync(join(REPO, 'lib', 'release', 'rollback-kit', 'deploy.sh'), 'utf8');
+
+describe('buildspecs', () => {
+  for (const project of projects) {
+    for (const command of project.commands) {
+      it(`${project.name}: \`${command.slice(0, 80)}\` is a command the IAM contract understands`, () => {
+        const known = SCRIPT.test(command) || CDK_DEPLOY.test(command) || command === 'bash deploy.sh' || LOCAL.some((r) => r.test(command));
+        if (!known) throw new Error(`${project.name} runs \`${command}\`, which test/iam/codebuild.test.ts does not know: say which AWS calls it makes (or add it to LOCAL if none)`);
+      });
+    }
+  }
+});
+
+describe('cdk deploy through the bootstrap roles', () => {
+  for (const project of projects) {
+    const deploys = project.commands.filter((c) => CDK_DEPLOY.test(c)).map((c) => stackNameIn(project, CDK_DEPLOY.exec(c)![1]));
+    if (project.commands.includes('bash deploy.sh')) {
+      for (const line of deploySh.split('\n').filter((l) => CDK_DEPLOY.test(l))) deploys.push(stackNameIn(project, CDK_DEPLOY.exec(line)![1]));
+    }
+    for (const stackName of deploys) {
+      const roles = deployRolesOf(stackName);
+      for (const [label, arn] of [['deploy', roles.deploy], ...roles.filePublishing.map((r) => ['file-publishing', r])] as [string, string][]) {
+        it(`${project.name}: cdk deploy ${stackName} -> sts:AssumeRole on the ${label} role ${arn} is Allowed`, () =>
+          expectAllowed(world, `${project.name} (cdk deploy ${stackName})`, project.role, { action: 'sts:AssumeRole', resource: arn }));
+      }
+    }
+  }
+});
+
+describe('cdk deploy with a custom bootstrap qualifier', () => {
+  // `cdk bootstrap --qualifier custom1q` and the same context key in cdk.json: every grant must follow.
+  const qualifier = 'custom1q';
+  const custom = new IamWorld({ context: { '@aws-cdk/core:bootstrapQualifier': qualifier }, bootstrapQualifier: qualifier });
+  const customAssembly = custom.app.synth();
+  const customStack = custom.stack(PIPELINE_STACK);
+  for (const logicalId of customStack.ofType('AWS::CodeBuild::Project')) {
+    const p = customStack.props(logicalId) as { Source: { BuildSpec: string }; ServiceRole: string };
+    const commands = Object.values((JSON.parse(p.Source.BuildSpec) as { phases: Record<string, { commands?: string[] }> }).phases).flatMap((ph) => ph.commands ?? []);
+    const env = projectEnv(custom, PIPELINE_STACK, logicalId);
+    const roleId = customStack.ofType('AWS::IAM::Role').find((r) => customStack.getAtt(r, 'Arn') === p.ServiceRole)!;
+    const role = custom.role(PIPELINE_STACK, roleId);
+    const lines = [...commands, ...(commands.includes('bash deploy.sh') ? deploySh.split('\n') : [])].filter((c) => CDK_DEPLOY.test(c));
+    for (const line of lines) {
+      const token = CDK_DEPLOY.exec(line)![1];
+      const stackName = token.startsWith('$') ? env[token.slice(1)] : token;
+      const roles = deployRolesOf(stackName, customAssembly);
+      it(`${customStack.ref(logicalId)}: cdk deploy ${stackName} -> sts:AssumeRole on ${roles.deploy} (qualifier ${qualifier}) is Allowed`, () => {
+        expect(roles.deploy).toContain(`cdk-${qualifier}-deploy-role-`);
+        return expectAllowed(custom, `${customStack.ref(logicalId)} (cdk deploy ${stackName})`, role, { action: 'sts:AssumeRole', resource: roles.deploy });
+      });
+    }
+  }
+});
+
+describe('the rollback kit (deploy.sh) AWS CLI calls', () => {
+  const rollbackProject = projects.find((p) => p.commands.includes('bash deploy.sh'))!;
+  // The Resolve step's variables, as they are at run time: the archive bucket and a release's assembly.
+  const shellVars: Record<string, string> = {
+    ARTIFACT_BUCKET: facts.archiveBucket,
+    ARTIFACT_KEY: 'releases/v1.2.3/cloud-assembly.zip',
+    ARTIFACT_VERSION_ID: 'v3rs10n',
+  };
+  const lines = deploySh.split('\n').filter((l) => /^\s*aws \S+ \S+/.test(l));
+  it('deploy.sh makes at least one AWS CLI call (the download of the archived assembly)', () => expect(lines.length).toBeGreaterThan(0));
+  for (const line of lines) {
+    const [, service, operation] = /aws (\S+) (\S+)/.exec(line)!;
+    const flag = () => /--([\w-]+) "\$(\w+)"/g;
+    const input: Record<string, unknown> = {};
+    for (const m of line.matchAll(flag())) {
+      const field = m[1].split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('');
+      input[field] = shellVars[m[2]];
+    }
+    const command = cliCommandOf(service, operation);
+    // "${version_args[@]}" adds --version-id when the ledger recorded one: both forms must work.
+    const variants = line.includes('version_args') ? [input, { ...input, VersionId: shellVars.ARTIFACT_VERSION_ID }] : [input];
+    for (const v of variants) {
+      const requests = iamRequestsOf(command, v, { account: ACCOUNT, region: world.region, topicKey: (a) => world.topicKey(a) });
+      it(`${rollbackProject.name}: deploy.sh \`aws ${service} ${operation}\`${v.VersionId ? ' --version-id' : ''} has an IAM mapping`, () => expect(requests).toBeDefined());
+      for (const r of requests ?? []) {
+        it(`${rollbackProject.name}: deploy.sh aws ${service} ${operation} -> ${r.action} on ${r.resource} is Allowed`, () =>
+          expectAllowed(world, `${rollbackProject.name} (deploy.sh)`, rollbackProject.role, r));
+      }
+    }
+  }
+});
+
+// --- the scripts' recorded SDK calls ------------------------------------------------------------
+function scriptUses(script: string): (PrincipalUse & { project: Project })[] {
+  const out: (PrincipalUse & { project: Project })[] = [];
+  for (const project of projects) {
+    for (const command of project.commands) {
+      const m = SCRIPT.exec(command);
+      if (!m || m[1] !== script) continue;
+      const roleArn = /--role-arn "([^"]+)"/.exec(m[2])?.[1];
+      const stackName = /--stack (\S+)/.exec(m[2])?.[1];
+      const assumed = roleArn ? world.role('CDKToolkit', BOOTSTRAP_ROLES.deploy) : undefined;
+      out.push({
+        project,
+        label: project.name,
+        principal: project.role,
+        env: project.env,
+        names: { TableName: facts.ledgerTable, ...(roleArn ? { RoleArn: roleArn } : {}), ...(stackName ? { StackName: stackName } : {}) },
+        // Scripts given --role-arn (the stateful guard, the failed-create check) make their
+      // CloudFormation calls with the credentials of the role they assumed.
+        principalsFor: (request) =>
+          assumed && request.action.startsWith('cloudformation:') ? [{ label: `the deploy role ${assumed.name} (assumed with --role-arn)`, principal: assumed }] : undefined,
+      });
+    }
+  }
+  return out;
+}
+
+/** Every script a buildspec runs that uses the AWS SDK. */
+const sdkScripts = [...new Set(projects.flatMap((p) => p.commands.map((c) => SCRIPT.exec(c)?.[1]).filter((x): x is string => Boolean(x))))]
+  .filter((s) => readFileSync(join(REPO, 'lib', 'release', 'scripts', `${s}.ts`), 'utf8').includes("from '@aws-sdk/"))
+  .sort();
+
+const scriptRows: ComponentRow[] = sdkScripts.map((script) => ({
+  component: `script/${script}`,
+  principals: () => scriptUses(script),
+  forbidden: () => [
+    { action: 'dynamodb:PutItem', resource: facts.ledgerArn, why: 'builds and deploys never write the ledger' },
+    { action: 's3:PutObject', resource: `arn:aws:s3:::${facts.archiveBucket}/releases/v9.9.9/cloud-assembly.zip`, why: 'only the release recorder writes the archive' },
+  ],
+}));
+contractSuite(world, scriptRows);
+
+describe('what build and deploy projects must never do', () => {
+  for (const project of projects) {
+    const forbidden = [
+      { action: 's3:PutObject', resource: `arn:aws:s3:::${facts.archiveBucket}/releases/v9.9.9/cloud-assembly.zip`, why: 'only the release recorder writes the archive' },
+      { action: 'dynamodb:PutItem', resource: facts.ledgerArn, why: 'only the recorders write the ledger' },
+      { action: 'dynamodb:DeleteItem', resource: facts.ledgerArn, why: 'ledger entries are never deleted' },
+      { action: 'cloudformation:UpdateStack', resource: `arn:aws:cloudformation:${world.region}:${ACCOUNT}:stack/NotesStack-prod/x`, why: 'stacks change only through the bootstrap deploy role' },
+    ];
+    for (const f of forbidden) {
+      it(`${project.name}: ${f.action} on ${f.resource} is Denied (${f.why})`, () => expectDenied(world, project.name, project.role, f, f.why));
+    }
+  }
+
+  it('the buildspecs run the scripts that call AWS (release-version and stateful-guard at least)', () => {
+    expect(sdkScripts).toEqual(expect.arrayContaining(['release-version', 'stateful-guard']));
+  });
+});
