@@ -48,7 +48,9 @@ export interface LiveAliasStatus {
 
 /** The stack output naming the notes-api function (stacks from before #13 have none). */
 export const API_FUNCTION_OUTPUT = 'ApiFunctionName';
-export const LIVE_ALIAS_NAME = 'live';
+import { LIVE_ALIAS } from '../traffic-shift';
+
+export const LIVE_ALIAS_NAME = LIVE_ALIAS;
 
 export interface StatusReport {
   prod: ProdStatus;

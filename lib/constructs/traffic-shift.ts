@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as codedeploy from 'aws-cdk-lib/aws-codedeploy';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -114,6 +114,17 @@ export class TrafficShift extends Construct {
       new iam.PolicyStatement({ sid: 'InvokeTheNewVersion', actions: ['lambda:InvokeFunction'], resources: [props.version.functionArn] }),
     );
     props.smokeUser.grantRead(hook.function);
+    // The hook's one CodeDeploy call. IAM knows no resource type for it (the Service Authorization
+    // Reference lists none, so only "*" matches); the deployment group's own grant (CDK, on the
+    // group's ARN) would never match, and the hook could not report.
+    hook.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ReportHookStatus', actions: ['codedeploy:PutLifecycleEventHookExecutionStatus'], resources: ['*'] }),
+    );
+    Validations.of(hook.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'codedeploy:PutLifecycleEventHookExecutionStatus has no resource-level permissions (the service authorization reference lists no resource type for it), so the resource must be "*"; the statement allows only that action, and a hook can only report for a deployment whose event it was given.',
+    });
     this.hook = hook.function;
 
     const choice = deploymentConfigFor(prefix, props.strategy);

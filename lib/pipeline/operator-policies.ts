@@ -38,6 +38,12 @@ export interface ReleaseOperatorPolicyProps {
   readonly ledgerTableArn: string;
   /** Stacks whose outputs the CLI reads: NotesPipeline (ledger table) and the prod NotesStack (ApiUrl). */
   readonly stacks: StackRef[];
+  /** The prod NotesStack: `rollback` diffs its template against the target's archived one. */
+  readonly prodStack: StackRef;
+  /** Archived cloud assemblies (`releases/v<version>/cloud-assembly.zip`): `rollback` reads the target's to show its plan. */
+  readonly archivedAssembliesArn: string;
+  /** The prod notes-api function's `live` alias: `status` shows the version it serves. */
+  readonly liveAliasArn: string;
 }
 
 /** The CloudFormation stack ARN pattern (a stack's id is a generated UUID after the name). */
@@ -102,8 +108,28 @@ export function releaseOperatorPolicy(scope: Construct, id: string, props: Relea
         actions: ['cloudformation:DescribeStacks'],
         resources: stackArns,
       }),
+      new iam.PolicyStatement({
+        sid: 'PlanRollbackFromProdTemplate',
+        actions: ['cloudformation:GetTemplate'],
+        resources: [stackArnPattern(scope, props.prodStack)],
+      }),
+      new iam.PolicyStatement({
+        sid: 'PlanRollbackFromArchivedAssembly',
+        actions: ['s3:GetObject', 's3:GetObjectVersion'],
+        resources: [props.archivedAssembliesArn],
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadLiveAlias',
+        actions: ['lambda:GetAlias'],
+        resources: [props.liveAliasArn],
+      }),
     ],
   });
+  acknowledgeWildcardResource(
+    policy,
+    props.archivedAssembliesArn,
+    'Which release is rolled back to is chosen at run time, so the operator may read any archived cloud assembly (releases/<version>/cloud-assembly.zip) to show the rollback plan, and nothing else in the archive: no release notes, no list, no write.',
+  );
   for (const arn of stackArns) {
     acknowledgeWildcardResource(policy, arn, 'A stack ARN ends in the id CloudFormation generates; the name before it is fixed, and the action only reads the stack (outputs).');
   }

@@ -4,19 +4,20 @@
  * pipeline. Deployed once by hand (`npx cdk deploy NotesPipeline`); afterwards it keeps itself
  * up to date through the release pipeline's SelfUpdate step.
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { AppConfig, notesStackName, productionEnvironment } from '../config';
+import { AppConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
 import { LEDGER_KEYS, LEDGER_OUTPUT } from '../release/ledger';
 import { ROLLBACK_STAGES } from '../release/rollback-execution';
 import { FailureRecorder } from './failure-recorder';
 import { dataRestorePolicy, releaseOperatorPolicy } from './operator-policies';
 import { ReleasePipeline, STAGE } from './release-pipeline';
-import { RollbackPipeline } from './rollback-pipeline';
+import { ARCHIVED_ASSEMBLIES, RollbackPipeline } from './rollback-pipeline';
+import { LIVE_ALIAS } from '../traffic-shift';
 
 export const PIPELINE_STACK_NAME = 'NotesPipeline';
 export const RELEASE_PIPELINE_NAME = 'notes-release';
@@ -178,6 +179,16 @@ export class NotesPipelineStack extends Stack {
         { stackName: PIPELINE_STACK_NAME, region: this.region, account: config.pipeline.account },
         { stackName: notesStackName(prod), region: prod.region, account: prod.account },
       ],
+      prodStack: { stackName: notesStackName(prod), region: prod.region, account: prod.account },
+      archivedAssembliesArn: this.archiveBucket.arnForObjects(ARCHIVED_ASSEMBLIES),
+      liveAliasArn: Stack.of(this).formatArn({
+        service: 'lambda',
+        resource: 'function',
+        resourceName: `${resourcePrefix(config, prod)}-api:${LIVE_ALIAS}`,
+        region: prod.region,
+        account: prod.account ?? Stack.of(this).account,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      }),
     });
     this.dataRestorePolicy = dataRestorePolicy(this, 'DataRestorePolicy', {
       managedPolicyName: `${config.service}-data-restore`,

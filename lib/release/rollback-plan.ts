@@ -13,7 +13,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { strFromU8, unzipSync } from 'fflate';
 import { ReleaseRecord } from './ledger';
 import { buildPlan, Plan } from './plan';
-import { currentTemplate } from './scripts/render-plan';
+import { currentTemplate } from './change-set';
 
 /** The stack's template inside a zipped cloud assembly (as the recorder archives it). */
 export function templateFromAssemblyZip(zip: Uint8Array, stackName: string): Record<string, unknown> {

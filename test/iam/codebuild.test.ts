@@ -46,9 +46,25 @@ const projects: Project[] = stack.ofType('AWS::CodeBuild::Project').map((logical
 });
 
 const SCRIPT = /npx tsx lib\/release\/scripts\/([\w-]+)\.ts(.*)$/;
-const CDK_DEPLOY = /npx (?:--no-install )?cdk deploy .*?(?:"[^"]*"|\S+) (\$?[\w-]+) --exclusively/;
+/** `cdk deploy` (and `cdk diff`, which reads the stack and makes its diff change set as the same deploy role). */
+const CDK_DEPLOY = /npx (?:--no-install )?cdk (?:deploy|diff) .*?(?:"[^"]*"|\S+) "?(\$?[\w-]+)"? --exclusively/;
 /** Commands that make no AWS call (npm and the build's own checks; cdk synth has no context lookups here). */
-const LOCAL = [/^node --version$/, /^npm ci\b/, /^npm run (lint|typecheck|test:iam)$/, /^npx jest\b/, /^npm audit\b/, /^npx cdk synth\b/, /^\. \.\/\.pipeline\//, /^cd /, /^CHANGE_SET=/];
+const LOCAL = [
+  /^node --version$/,
+  /^npm ci\b/,
+  /^npm run (lint|typecheck|test:iam)$/,
+  /^npx jest\b/,
+  /^npm audit\b/,
+  /^npx cdk synth\b/,
+  /^\. \.\/\.pipeline\//,
+  /^cd /,
+  /^CHANGE_SET=/,
+  /^DEPLOY_STARTED="\$\(date \+%s\)"$/,
+  // Reads the cloud assembly's template only (plain Node, no SDK).
+  /^DEPLOY_PARAMETERS="\$\(node lib\/release\/rollback-kit\/deploy-parameters\.js [^)]*\)"$/,
+];
+/** The rollback kit's scripts (CodeBuild runs them from the kit, not the checkout) and the bundled scripts each runs. */
+const KIT_SCRIPTS: Record<string, string[]> = { 'bash plan.sh': ['render-plan'], 'bash deploy.sh': ['execute-change-set'] };
 
 function placeholders(text: string, env: { account: string; region: string }): string {
   return text.replace(/\$\{AWS::AccountId\}/g, env.account).replace(/\$\{AWS::Region\}/g, env.region).replace(/\$\{AWS::Partition\}/g, 'aws');
@@ -71,14 +87,16 @@ function stackNameIn(project: Project, token: string): string {
   return token.startsWith('$') ? project.env[token.slice(1)] : token;
 }
 
-/** The rollback kit's deploy script: its AWS CLI calls and its cdk deploy. */
-const deploySh = readFileSync(join(REPO, 'lib', 'release', 'rollback-kit', 'deploy.sh'), 'utf8');
+/** The rollback kit's scripts: their AWS CLI calls and their cdk deploy. */
+const kitScript = (command: string) =>
+  readFileSync(join(REPO, 'lib', 'release', 'rollback-kit', command.replace(/^bash /, '')), 'utf8').replace(/\\\n\s*/g, ' '); // continuation lines joined
+const kitLines = (commands: string[]) => commands.filter((c) => c in KIT_SCRIPTS).flatMap((c) => kitScript(c).split('\n'));
 
 describe('buildspecs', () => {
   for (const project of projects) {
     for (const command of project.commands) {
       it(`${project.name}: \`${command.slice(0, 80)}\` is a command the IAM contract understands`, () => {
-        const known = SCRIPT.test(command) || CDK_DEPLOY.test(command) || command === 'bash deploy.sh' || LOCAL.some((r) => r.test(command));
+        const known = SCRIPT.test(command) || CDK_DEPLOY.test(command) || command in KIT_SCRIPTS || LOCAL.some((r) => r.test(command));
         if (!known) throw new Error(`${project.name} runs \`${command}\`, which test/iam/codebuild.test.ts does not know: say which AWS calls it makes (or add it to LOCAL if none)`);
       });
     }
@@ -88,9 +106,7 @@ describe('buildspecs', () => {
 describe('cdk deploy through the bootstrap roles', () => {
   for (const project of projects) {
     const deploys = project.commands.filter((c) => CDK_DEPLOY.test(c)).map((c) => stackNameIn(project, CDK_DEPLOY.exec(c)![1]));
-    if (project.commands.includes('bash deploy.sh')) {
-      for (const line of deploySh.split('\n').filter((l) => CDK_DEPLOY.test(l))) deploys.push(stackNameIn(project, CDK_DEPLOY.exec(line)![1]));
-    }
+    for (const line of kitLines(project.commands).filter((l) => CDK_DEPLOY.test(l))) deploys.push(stackNameIn(project, CDK_DEPLOY.exec(line)![1]));
     for (const stackName of deploys) {
       const roles = deployRolesOf(stackName);
       for (const [label, arn] of [['deploy', roles.deploy], ...roles.filePublishing.map((r) => ['file-publishing', r])] as [string, string][]) {
@@ -113,7 +129,7 @@ describe('cdk deploy with a custom bootstrap qualifier', () => {
     const env = projectEnv(custom, PIPELINE_STACK, logicalId);
     const roleId = customStack.ofType('AWS::IAM::Role').find((r) => customStack.getAtt(r, 'Arn') === p.ServiceRole)!;
     const role = custom.role(PIPELINE_STACK, roleId);
-    const lines = [...commands, ...(commands.includes('bash deploy.sh') ? deploySh.split('\n') : [])].filter((c) => CDK_DEPLOY.test(c));
+    const lines = [...commands, ...kitLines(commands)].filter((c) => CDK_DEPLOY.test(c));
     for (const line of lines) {
       const token = CDK_DEPLOY.exec(line)![1];
       const stackName = token.startsWith('$') ? env[token.slice(1)] : token;
@@ -126,16 +142,18 @@ describe('cdk deploy with a custom bootstrap qualifier', () => {
   }
 });
 
-describe('the rollback kit (deploy.sh) AWS CLI calls', () => {
-  const rollbackProject = projects.find((p) => p.commands.includes('bash deploy.sh'))!;
+describe('the rollback kit (plan.sh) AWS CLI calls', () => {
+  const rollbackProject = projects.find((p) => p.commands.includes('bash plan.sh'))!;
+  const planSh = kitScript('bash plan.sh');
   // The Resolve step's variables, as they are at run time: the archive bucket and a release's assembly.
   const shellVars: Record<string, string> = {
     ARTIFACT_BUCKET: facts.archiveBucket,
     ARTIFACT_KEY: 'releases/v1.2.3/cloud-assembly.zip',
     ARTIFACT_VERSION_ID: 'v3rs10n',
   };
-  const lines = deploySh.split('\n').filter((l) => /^\s*aws \S+ \S+/.test(l));
-  it('deploy.sh makes at least one AWS CLI call (the download of the archived assembly)', () => expect(lines.length).toBeGreaterThan(0));
+  const lines = planSh.split('\n').filter((l) => /^\s*aws \S+ \S+/.test(l));
+  it('plan.sh makes at least one AWS CLI call (the download of the archived assembly)', () => expect(lines.length).toBeGreaterThan(0));
+  it('deploy.sh makes no AWS CLI call of its own (it executes the planned change set)', () => expect(kitScript('bash deploy.sh')).not.toMatch(/^\s*aws \S+/m));
   for (const line of lines) {
     const [, service, operation] = /aws (\S+) (\S+)/.exec(line)!;
     const flag = () => /--([\w-]+) "\$(\w+)"/g;
@@ -151,8 +169,8 @@ describe('the rollback kit (deploy.sh) AWS CLI calls', () => {
       const requests = iamRequestsOf(command, v, { account: ACCOUNT, region: world.region, topicKey: (a) => world.topicKey(a) });
       it(`${rollbackProject.name}: deploy.sh \`aws ${service} ${operation}\`${v.VersionId ? ' --version-id' : ''} has an IAM mapping`, () => expect(requests).toBeDefined());
       for (const r of requests ?? []) {
-        it(`${rollbackProject.name}: deploy.sh aws ${service} ${operation} -> ${r.action} on ${r.resource} is Allowed`, () =>
-          expectAllowed(world, `${rollbackProject.name} (deploy.sh)`, rollbackProject.role, r));
+        it(`${rollbackProject.name}: plan.sh aws ${service} ${operation} -> ${r.action} on ${r.resource} is Allowed`, () =>
+          expectAllowed(world, `${rollbackProject.name} (plan.sh)`, rollbackProject.role, r));
       }
     }
   }
@@ -162,30 +180,44 @@ describe('the rollback kit (deploy.sh) AWS CLI calls', () => {
 function scriptUses(script: string): (PrincipalUse & { project: Project })[] {
   const out: (PrincipalUse & { project: Project })[] = [];
   for (const project of projects) {
-    for (const command of project.commands) {
-      const m = SCRIPT.exec(command);
-      if (!m || m[1] !== script) continue;
-      const roleArn = /--role-arn "([^"]+)"/.exec(m[2])?.[1];
-      const stackName = /--stack (\S+)/.exec(m[2])?.[1];
-      const assumed = roleArn ? world.role('CDKToolkit', BOOTSTRAP_ROLES.deploy) : undefined;
+    // A buildspec line that runs the script, or a kit script that runs its bundle.
+    const invocations = [
+      ...project.commands.map((c) => SCRIPT.exec(c)).filter((m): m is RegExpExecArray => m !== null && m[1] === script).map((m) => m[2]),
+      ...project.commands.filter((c) => KIT_SCRIPTS[c]?.includes(script)).flatMap((c) =>
+        kitScript(c).split('\n').filter((l) => /^\s*node /.test(l) && l.includes(`bin/${script}.js`)).map((l) => l.replace(/"\$DEPLOY_ROLE_ARN"/, `"${project.env.DEPLOY_ROLE_ARN}"`).replace(/"\$STACK_NAME"/, project.env.STACK_NAME)),
+      ),
+    ];
+    for (const args of invocations) {
+      const roleArn = /--role-arn "([^"]+)"/.exec(args)?.[1];
+      const stackName = /--stack (\S+)/.exec(args)?.[1];
+      const pipelineName = /--pipeline (\S+)/.exec(args)?.[1];
+      // shift-outcome reads CodeDeploy through the bootstrap's read-only lookup role.
+      const assumedRole = roleArn === '$LOOKUP_ROLE_ARN' ? BOOTSTRAP_ROLES.lookup : BOOTSTRAP_ROLES.deploy;
+      const assumed = roleArn ? world.role('CDKToolkit', assumedRole) : undefined;
+      const viaAssumed = (action: string) => (assumedRole === BOOTSTRAP_ROLES.lookup ? action.startsWith('codedeploy:') : action.startsWith('cloudformation:'));
       out.push({
         project,
         label: project.name,
         principal: project.role,
         env: project.env,
-        names: { TableName: facts.ledgerTable, ...(roleArn ? { RoleArn: roleArn } : {}), ...(stackName ? { StackName: stackName } : {}) },
+        names: {
+          TableName: facts.ledgerTable,
+          ...(roleArn ? { RoleArn: roleArn === '$LOOKUP_ROLE_ARN' ? project.env.LOOKUP_ROLE_ARN : roleArn } : {}),
+          ...(stackName ? { StackName: stackName } : {}),
+          ...(pipelineName ? { pipelineName } : {}),
+        },
         // Scripts given --role-arn (the stateful guard, the failed-create check) make their
       // CloudFormation calls with the credentials of the role they assumed.
         principalsFor: (request) =>
-          assumed && request.action.startsWith('cloudformation:') ? [{ label: `the deploy role ${assumed.name} (assumed with --role-arn)`, principal: assumed }] : undefined,
+          assumed && viaAssumed(request.action) ? [{ label: `the bootstrap role ${assumed.name} (assumed with --role-arn)`, principal: assumed }] : undefined,
       });
     }
   }
   return out;
 }
 
-/** Every script a buildspec runs that uses the AWS SDK. */
-const sdkScripts = [...new Set(projects.flatMap((p) => p.commands.map((c) => SCRIPT.exec(c)?.[1]).filter((x): x is string => Boolean(x))))]
+/** Every script a buildspec (or a kit script) runs that uses the AWS SDK. */
+const sdkScripts = [...new Set(projects.flatMap((p) => [...p.commands.map((c) => SCRIPT.exec(c)?.[1]), ...p.commands.flatMap((c) => KIT_SCRIPTS[c] ?? [])]).filter((x): x is string => Boolean(x)))]
   .filter((s) => readFileSync(join(REPO, 'lib', 'release', 'scripts', `${s}.ts`), 'utf8').includes("from '@aws-sdk/"))
   .sort();
 
@@ -212,7 +244,7 @@ describe('what build and deploy projects must never do', () => {
     }
   }
 
-  it('the buildspecs run the scripts that call AWS (release-version and stateful-guard at least)', () => {
-    expect(sdkScripts).toEqual(expect.arrayContaining(['release-version', 'stateful-guard']));
+  it('the buildspecs run the scripts that call AWS (release-version, render-plan and execute-change-set at least)', () => {
+    expect(sdkScripts).toEqual(expect.arrayContaining(['release-version', 'render-plan', 'execute-change-set', 'deploy-mode', 'shift-outcome']));
   });
 });

@@ -102,6 +102,34 @@ const rows: ComponentRow[] = [
     principals: () => [fnUse(PIPELINE_STACK, id(rollback.recordFunction), 'rollback Record')],
     forbidden: () => [...ledgerWrites, archiveWrite],
   },
+  {
+    component: 'lambda/failure-recorder',
+    principals: () => [fnUse(PIPELINE_STACK, id(world.built.pipelineStack.failureRecorder.function), 'failure recorder', { names: { TableName: pipeline.ledgerTable } })],
+    forbidden: () => [
+      ...ledgerWrites.map((f) => ({ ...f, why: 'the failure recorder appends; it never updates or deletes ledger entries' })),
+      archiveWrite,
+      { action: 'codepipeline:StartPipelineExecution', resource: `arn:aws:codepipeline:${world.region}:123456789012:notes-rollback`, why: 'it records; it never starts anything' },
+    ],
+  },
+  {
+    component: 'lambda/pre-traffic-hook',
+    principals: () =>
+      envs.map((e) => {
+        const shift = e.stack.trafficShift;
+        const r = world.stack(e.stackName);
+        // The function's version of this deploy (CDK names it CurrentVersion<hash of the code>).
+        const versionArn = r.ref(r.ofType('AWS::Lambda::Version').find((v) => v.startsWith(id(e.stack.api.version)))!);
+        return fnUse(e.stackName, id(shift.hook), `${e.stackName} pre-traffic hook`, {
+          // The hook invokes exactly the version CodeDeploy is about to shift to (by ARN, unqualified).
+          names: { FunctionName: versionArn, Qualifier: '', SecretId: e.smokeSecretArn },
+        });
+      }),
+    forbidden: () =>
+      envs.flatMap((e) => [
+        { action: 'lambda:InvokeFunction', resource: `${world.stack(e.stackName).getAtt(e.apiFunction, 'Arn')}:live`, why: 'never the live alias: that is real users\' traffic' },
+        { action: 'dynamodb:GetItem', resource: e.tableArn, why: 'it goes through the function, never to the notes table' },
+      ]),
+  },
 ];
 
 contractSuite(world, rows);

@@ -21,7 +21,8 @@ if (hasPolicy('ReleaseOperatorPolicy')) {
         label: 'a release operator (ReleaseOperatorPolicy)',
         principal: w.holderOf('release-operator', [w.managedPolicyArn(PIPELINE_STACK, 'ReleaseOperatorPolicy')]),
         // The CLI's tests give the ledger a fresh name each; deployed, it is the NotesPipeline output's.
-        names: { TableName: facts.ledgerTable },
+        // The archive bucket likewise (the rollback plan line reads the target's archived assembly).
+        names: { TableName: facts.ledgerTable, Bucket: facts.archiveBucket },
       },
     ],
     forbidden: () => [

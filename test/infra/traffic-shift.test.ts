@@ -152,6 +152,8 @@ describe('pre-traffic hook', () => {
     expect(statements.map((s) => [actionsOf(s), s.Resource])).toEqual([
       [['lambda:InvokeFunction'], ref(versionId)],
       [['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], ref(secretId)],
+      // The grant that takes effect: the action has no resource type, so IAM evaluates only "*".
+      [['codedeploy:PutLifecycleEventHookExecutionStatus'], '*'],
       [['codedeploy:PutLifecycleEventHookExecutionStatus'], expect.objectContaining({ 'Fn::Join': expect.arrayContaining([expect.arrayContaining([ref(groupId)])]) })],
     ]);
   });

@@ -13,14 +13,9 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import {
-  Change,
-  CloudFormationClient,
-  DescribeChangeSetCommand,
-  DescribeChangeSetCommandOutput,
-  GetTemplateCommand,
-} from '@aws-sdk/client-cloudformation';
+import { CloudFormationClient, DescribeChangeSetCommandOutput } from '@aws-sdk/client-cloudformation';
 import { ACTION_CONFIGURATION_VALUE_LIMIT, MAX_PLAN_SUMMARY_CHARS } from '../approval-limits';
+import { currentTemplate, readFullChangeSet } from '../change-set';
 import { buildPlan, isNoChangeFailure, Plan, planJson, PlanInput, renderPlanMarkdown, sha256 } from '../plan';
 import { arg, cloudFormationClient } from './cloudformation-client';
 import { exportLines } from './release-version';
@@ -31,31 +26,6 @@ import { runAsScript } from './run-as-script';
 export const MAX_PLAN_SUMMARY = MAX_PLAN_SUMMARY_CHARS;
 /** CodePipeline's limit on an action configuration value: the approval's review link is PLAN_URL. */
 const MAX_URL = ACTION_CONFIGURATION_VALUE_LIMIT;
-
-/** The change set with the `Changes` of every page; throws when it does not exist. */
-export async function readFullChangeSet(cfn: CloudFormationClient, stackName: string, changeSetName: string): Promise<DescribeChangeSetCommandOutput> {
-  let first: DescribeChangeSetCommandOutput | undefined;
-  const changes: Change[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await cfn.send(new DescribeChangeSetCommand({ StackName: stackName, ChangeSetName: changeSetName, NextToken: nextToken }));
-    first ??= out;
-    changes.push(...(out.Changes ?? []));
-    nextToken = out.NextToken;
-  } while (nextToken);
-  return { ...first!, Changes: changes, NextToken: undefined };
-}
-
-/** The stack's template as deployed (`Original` stage); `{}` when the stack does not exist yet. */
-export async function currentTemplate(cfn: CloudFormationClient, stackName: string): Promise<Record<string, unknown>> {
-  try {
-    const out = await cfn.send(new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Original' }));
-    return out.TemplateBody ? (JSON.parse(out.TemplateBody) as Record<string, unknown>) : {};
-  } catch (err) {
-    if (/does not exist/.test((err as Error).message)) return {};
-    throw err;
-  }
-}
 
 /** The stack's template in a cloud assembly directory (`manifest.json` names its file). */
 export function assemblyTemplate(assemblyDir: string, stackName: string): Record<string, unknown> {

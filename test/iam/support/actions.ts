@@ -57,6 +57,9 @@ const userPool = (i: Input, c: ArnContext) => arn(c, 'cognito-idp', `userpool/${
 /** S3 object reads: a read of a given version is authorized as s3:GetObjectVersion. */
 const objectRead: Mapper = (i) => [{ action: i.VersionId ? 's3:GetObjectVersion' : 's3:GetObject', resource: object(i) }];
 
+/** The deployment group a deployment belongs to: the row's binding of its id, else any group of the account. */
+const deploymentGroupOf = (i: Input, c: ArnContext) => (s(i.deploymentId).startsWith('arn:') ? s(i.deploymentId) : arn(c, 'codedeploy', 'deploymentgroup:*'));
+
 /** SDK command class name -> the IAM requests it makes. */
 export const SDK_COMMANDS: Record<string, Mapper> = {
   // Amazon S3 (HeadObject is authorized as GetObject)
@@ -130,13 +133,26 @@ export const SDK_COMMANDS: Record<string, Mapper> = {
   ListStackResourcesCommand: one('cloudformation:ListStackResources', (i, c) => stack(c, i.StackName)),
   UpdateTerminationProtectionCommand: one('cloudformation:UpdateTerminationProtection', (i, c) => stack(c, i.StackName)),
   DeleteStackCommand: one('cloudformation:DeleteStack', (i, c) => stack(c, i.StackName)),
+  ExecuteChangeSetCommand: one('cloudformation:ExecuteChangeSet', (i, c) => stack(c, i.StackName)),
+  GetTemplateCommand: one('cloudformation:GetTemplate', (i, c) => stack(c, i.StackName)),
+  // AWS CodeDeploy: deployments are authorized on their deployment group. A call that names only the
+  // deployment id is checked on the group a contract row binds that id to (the id as the group's ARN).
+  ListDeploymentsCommand: one('codedeploy:ListDeployments', (i, c) => arn(c, 'codedeploy', `deploymentgroup:${s(i.applicationName)}/${s(i.deploymentGroupName)}`)),
+  GetDeploymentCommand: one('codedeploy:GetDeployment', (i, c) => deploymentGroupOf(i, c)),
+  // No resource type in the Service Authorization Reference: only "*" is ever evaluated.
+  PutLifecycleEventHookExecutionStatusCommand: one('codedeploy:PutLifecycleEventHookExecutionStatus', anyResource),
   // AWS STS (GetCallerIdentity needs no permission: "No permissions are required", API reference)
   AssumeRoleCommand: one('sts:AssumeRole', (i) => s(i.RoleArn)),
   GetCallerIdentityCommand: () => [],
   // Amazon CloudWatch
   DescribeAlarmsCommand: (i, c) => ((i.AlarmNames as string[] | undefined) ?? ['*']).map((n) => ({ action: 'cloudwatch:DescribeAlarms', resource: arn(c, 'cloudwatch', `alarm:${n}`) })),
   // AWS Lambda
-  InvokeCommand: one('lambda:InvokeFunction', (i, c) => (s(i.FunctionName).startsWith('arn:') ? s(i.FunctionName) : arn(c, 'lambda', `function:${s(i.FunctionName)}`))),
+  // A qualified invoke (a version or alias) is authorized on the qualified ARN.
+  InvokeCommand: one('lambda:InvokeFunction', (i, c) => {
+    const fn = s(i.FunctionName).startsWith('arn:') ? s(i.FunctionName) : arn(c, 'lambda', `function:${s(i.FunctionName)}`);
+    return i.Qualifier ? `${fn}:${s(i.Qualifier)}` : fn;
+  }),
+  GetAliasCommand: one('lambda:GetAlias', (i, c) => `${s(i.FunctionName).startsWith('arn:') ? s(i.FunctionName) : arn(c, 'lambda', `function:${s(i.FunctionName)}`)}:${s(i.Name)}`),
 };
 
 /** The IAM requests of one SDK command, or undefined when the table does not know the command. */

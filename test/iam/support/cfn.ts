@@ -142,6 +142,15 @@ export class ResolvedStack {
         return named('AlarmName') ?? generated;
       case 'AWS::Events::Rule':
         return named('Name') ?? generated.slice(0, 64);
+      case 'AWS::Lambda::Version': {
+        // The version's ARN: the function's ARN and a version number.
+        const fn = String(this.resolve(p.FunctionName));
+        return `${fn.startsWith('arn:') ? fn : `arn:${PARTITION}:lambda:${region}:${account}:function:${fn}`}:7`;
+      }
+      case 'AWS::CodeDeploy::Application':
+        return named('ApplicationName') ?? generated;
+      case 'AWS::CodeDeploy::DeploymentGroup':
+        return named('DeploymentGroupName') ?? generated;
       default:
         return generated;
     }

@@ -37,6 +37,13 @@ export const AWS_MANAGED_POLICIES: Record<string, Json> = {
       },
     ],
   },
+  // arn:aws:iam::aws:policy/ReadOnlyAccess, attached to the CDK bootstrap lookup role. An excerpt:
+  // the policy's statement lists read actions of every service; these are its entries for the
+  // services the app reads through the lookup role (CodeDeploy, for the deploy step's shift outcome).
+  'arn:aws:iam::aws:policy/ReadOnlyAccess': {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: ['codedeploy:BatchGet*', 'codedeploy:Get*', 'codedeploy:List*'], Resource: '*' }],
+  },
 };
 
 export type Decision = 'Allowed' | 'ExplicitlyDenied' | 'ImplicitlyDenied';
