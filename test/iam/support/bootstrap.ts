@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfnTemplate, ResolvedStack } from './cfn';
 
-// js-yaml ships with the toolchain (eslint, ts-jest); it has no bundled types.
+// js-yaml (a dev dependency) has no bundled types.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const yaml = require('js-yaml') as {
   Type: new (tag: string, opts: { kind: 'scalar' | 'sequence' | 'mapping'; construct: (data: unknown) => unknown }) => unknown;
