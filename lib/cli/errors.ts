@@ -102,3 +102,18 @@ export function toCliError(err: unknown, context: ErrorContext = {}): CliError {
   }
   return new CliError(EXIT.FAILED, `${context.resource ? `${context.resource}: ` : ''}${e.message}`);
 }
+
+/**
+ * How every operator tool reports an error and its exit code: one line (and a hint) on stderr,
+ * or with `--json` a JSON document on stdout, so scripts read errors where they read results.
+ */
+export function errorReporter(io: { out(line: string): void; err(line: string): void }, json: boolean): (e: CliError) => number {
+  return (e) => {
+    if (json) io.out(JSON.stringify({ error: { code: exitCodeName(e.exitCode), exitCode: e.exitCode, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }, null, 2));
+    else {
+      io.err(`error: ${e.message}`);
+      if (e.hint) io.err(`hint: ${e.hint}`);
+    }
+    return e.exitCode;
+  };
+}

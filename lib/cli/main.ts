@@ -7,7 +7,7 @@ import { parseArgs, ParseArgsConfig } from 'util';
 import type { AppConfig } from '../config';
 import { answerApproval } from './approval';
 import { CliDeps, Context } from './context';
-import { CliError, EXIT, exitCodeName, toCliError, usage } from './errors';
+import { errorReporter, EXIT, toCliError, usage } from './errors';
 import { history } from './history';
 import { Io } from './io';
 import { metrics } from './metrics';
@@ -179,14 +179,7 @@ export interface RunOptions extends CliDeps {
 /** Runs the CLI and returns the exit code. Never throws. */
 export async function runCli(argv: string[], io: Io, options: RunOptions = {}): Promise<number> {
   const wantsJson = argv.includes('--json');
-  const report = (e: CliError): number => {
-    if (wantsJson) io.out(JSON.stringify({ error: { code: exitCodeName(e.exitCode), exitCode: e.exitCode, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }, null, 2));
-    else {
-      io.err(`error: ${e.message}`);
-      if (e.hint) io.err(`hint: ${e.hint}`);
-    }
-    return e.exitCode;
-  };
+  const report = errorReporter(io, wantsJson);
 
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {

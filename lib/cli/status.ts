@@ -8,6 +8,7 @@ import { GetAliasCommand } from '@aws-sdk/client-lambda';
 import { GetPipelineStateCommand, GetPipelineStateCommandOutput } from '@aws-sdk/client-codepipeline';
 import { Context } from './context';
 import { CliError, EXIT } from './errors';
+import { LIVE_ALIAS } from '../traffic-shift';
 
 export interface StageStatus {
   name: string;
@@ -48,8 +49,6 @@ export interface LiveAliasStatus {
 
 /** The stack output naming the notes-api function (stacks from before #13 have none). */
 export const API_FUNCTION_OUTPUT = 'ApiFunctionName';
-import { LIVE_ALIAS } from '../traffic-shift';
-
 export const LIVE_ALIAS_NAME = LIVE_ALIAS;
 
 export interface StatusReport {

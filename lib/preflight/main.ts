@@ -9,7 +9,7 @@ import { join } from 'path';
 import { parseArgs } from 'util';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { AppConfig, ConfigError, CONTEXT_KEY, parseConfig } from '../config';
-import { CliError, EXIT, exitCodeName, toCliError, usage } from '../cli/errors';
+import { errorReporter, EXIT, toCliError, usage } from '../cli/errors';
 import { Io } from '../cli/io';
 import {
   CheckResult,
@@ -75,14 +75,7 @@ const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 
 export async function runPreflight(argv: string[], io: Io, deps: PreflightDeps = {}): Promise<number> {
   const json = argv.includes('--json');
-  const report = (e: CliError): number => {
-    if (json) io.out(JSON.stringify({ error: { code: exitCodeName(e.exitCode), exitCode: e.exitCode, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }, null, 2));
-    else {
-      io.err(`error: ${e.message}`);
-      if (e.hint) io.err(`hint: ${e.hint}`);
-    }
-    return e.exitCode;
-  };
+  const report = errorReporter(io, json);
   try {
     let values: Record<string, string | boolean | undefined>;
     try {

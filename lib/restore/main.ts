@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CliError, EXIT, exitCodeName, toCliError, usage } from '../cli/errors';
+import { CliError, errorReporter, EXIT, toCliError, usage } from '../cli/errors';
 import { Io } from '../cli/io';
 import { repoConfig } from '../cli/settings';
 import { failedOperation, restoreTable } from './restore';
@@ -74,14 +74,7 @@ function positive(v: string | undefined, name: string, fallback: number, allowZe
 
 export async function runRestore(argv: string[], io: Io, deps: RestoreCliDeps = {}): Promise<number> {
   const json = argv.includes('--json');
-  const report = (e: CliError): number => {
-    if (json) io.out(JSON.stringify({ error: { code: exitCodeName(e.exitCode), exitCode: e.exitCode, message: e.message, ...(e.hint ? { hint: e.hint } : {}) } }, null, 2));
-    else {
-      io.err(`error: ${e.message}`);
-      if (e.hint) io.err(`hint: ${e.hint}`);
-    }
-    return e.exitCode;
-  };
+  const report = errorReporter(io, json);
   try {
     let values: Record<string, string | boolean | undefined>;
     try {
