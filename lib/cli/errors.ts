@@ -2,6 +2,8 @@
  * Exit codes the operator CLI promises to scripts, and the mapping from AWS errors to them with a
  * hint that says what to do.
  */
+import { parseArgs, type ParseArgsConfig } from 'util';
+
 export const EXIT = {
   /** The command did what it was asked. */
   OK: 0,
@@ -116,4 +118,16 @@ export function errorReporter(io: { out(line: string): void; err(line: string): 
     }
     return e.exitCode;
   };
+}
+
+/**
+ * A tool's flags, parsed strictly: an unknown flag or a missing value is a usage error (exit 2)
+ * naming it, never a stack trace.
+ */
+export function strictFlags(argv: string[], options: ParseArgsConfig['options']): Record<string, string | boolean | undefined> {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: false, options }).values as Record<string, string | boolean | undefined>;
+  } catch (err) {
+    throw usage((err as Error).message.split('\n')[0], 'Run with --help for the options.');
+  }
 }

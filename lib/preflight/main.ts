@@ -6,10 +6,9 @@
  * invalid cdk.json, 5 no usable credentials (or a check was refused).
  */
 import { join } from 'path';
-import { parseArgs } from 'util';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { AppConfig, ConfigError, CONTEXT_KEY, parseConfig } from '../config';
-import { errorReporter, EXIT, toCliError, usage } from '../cli/errors';
+import { errorReporter, EXIT, strictFlags, toCliError, usage } from '../cli/errors';
 import { Io } from '../cli/io';
 import {
   CheckResult,
@@ -77,23 +76,13 @@ export async function runPreflight(argv: string[], io: Io, deps: PreflightDeps =
   const json = argv.includes('--json');
   const report = errorReporter(io, json);
   try {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      values = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          region: { type: 'string' },
-          account: { type: 'string' },
-          'toolkit-stack-name': { type: 'string' },
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      }).values;
-    } catch (err) {
-      throw usage((err as Error).message.split('\n')[0], 'Run with --help for the options.');
-    }
+    const values = strictFlags(argv, {
+        region: { type: 'string' },
+        account: { type: 'string' },
+        'toolkit-stack-name': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      });
     if (values.help) {
       io.out(PREFLIGHT_HELP);
       return EXIT.OK;

@@ -3,9 +3,8 @@
  * arguments, confirmation, output and exit codes (the operator CLI's: 0 ok, 1 failed, 2 usage,
  * 3 not found, 4 conflict, 5 credentials) around lib/restore/restore.ts.
  */
-import { parseArgs } from 'util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CliError, errorReporter, EXIT, toCliError, usage } from '../cli/errors';
+import { CliError, errorReporter, EXIT, strictFlags, toCliError, usage } from '../cli/errors';
 import { Io } from '../cli/io';
 import { repoConfig } from '../cli/settings';
 import { failedOperation, restoreTable } from './restore';
@@ -76,28 +75,18 @@ export async function runRestore(argv: string[], io: Io, deps: RestoreCliDeps = 
   const json = argv.includes('--json');
   const report = errorReporter(io, json);
   try {
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      values = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
-          'to-time': { type: 'string' },
-          'source-table': { type: 'string' },
-          'target-table': { type: 'string' },
-          region: { type: 'string' },
-          sample: { type: 'string' },
-          'poll-seconds': { type: 'string' },
-          'timeout-minutes': { type: 'string' },
-          yes: { type: 'boolean', short: 'y' },
-          json: { type: 'boolean' },
-          help: { type: 'boolean', short: 'h' },
-        },
-      }).values;
-    } catch (err) {
-      throw usage((err as Error).message.split('\n')[0], 'Run with --help for the options.');
-    }
+    const values = strictFlags(argv, {
+        'to-time': { type: 'string' },
+        'source-table': { type: 'string' },
+        'target-table': { type: 'string' },
+        region: { type: 'string' },
+        sample: { type: 'string' },
+        'poll-seconds': { type: 'string' },
+        'timeout-minutes': { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      });
     if (values.help) {
       io.out(RESTORE_HELP);
       return EXIT.OK;
