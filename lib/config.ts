@@ -228,9 +228,40 @@ export function parseConfig(raw: unknown): AppConfig {
   return result.data;
 }
 
-/** Reads and validates the configuration from a construct's context (`app.node`). */
+/**
+ * The context key that picks a layout: `-c layout=three-accounts` reads the configuration from the
+ * `notes:three-accounts` context entry instead of `notes`. `cdk.json` holds the single-account quick
+ * start as `notes` and the three-account example as `notes:three-accounts` (docs/02-cicd.md).
+ */
+export const LAYOUT_CONTEXT_KEY = 'layout';
+
+/** The context entry holding a layout's configuration: `notes` by default, `notes:<layout>` otherwise. */
+export function layoutContextKey(layout: unknown): string {
+  if (layout === undefined || layout === null || layout === '' || layout === CONTEXT_KEY) return CONTEXT_KEY;
+  if (typeof layout !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(layout)) {
+    throw new ConfigError(`"${LAYOUT_CONTEXT_KEY}" context must be a layout name such as three-accounts (got ${JSON.stringify(layout)})`);
+  }
+  return `${CONTEXT_KEY}:${layout}`;
+}
+
+/**
+ * The configuration a context selects (`layout`, default the `notes` entry), validated. A layout
+ * with no entry stops with the layouts that exist.
+ */
+export function configFromContext(context: Record<string, unknown> | undefined, layout?: unknown): AppConfig {
+  const ctx = context ?? {};
+  const key = layoutContextKey(layout ?? ctx[LAYOUT_CONTEXT_KEY]);
+  if (key !== CONTEXT_KEY && ctx[key] === undefined) {
+    const known = Object.keys(ctx).filter((k) => k.startsWith(`${CONTEXT_KEY}:`)).map((k) => k.slice(CONTEXT_KEY.length + 1));
+    throw new ConfigError(`No "${key}" entry in cdk.json context for layout "${key.slice(CONTEXT_KEY.length + 1)}" (layouts: ${known.join(', ') || 'none'}; the default is "${CONTEXT_KEY}").`);
+  }
+  return parseConfig(ctx[key]);
+}
+
+/** Reads and validates the configuration from a construct's context (`app.node`), honouring `-c layout=<name>`. */
 export function loadConfig(node: { tryGetContext(key: string): unknown }): AppConfig {
-  return parseConfig(node.tryGetContext(CONTEXT_KEY));
+  const key = layoutContextKey(node.tryGetContext(LAYOUT_CONTEXT_KEY));
+  return configFromContext({ [key]: node.tryGetContext(key) }, key === CONTEXT_KEY ? undefined : key.slice(CONTEXT_KEY.length + 1));
 }
 
 export function productionEnvironment(cfg: AppConfig): EnvironmentConfig {

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
-import { AppConfig, CONTEXT_KEY, notesStackName, parseConfig, productionEnvironment } from '../config';
+import { AppConfig, configFromContext, notesStackName, productionEnvironment } from '../config';
 import { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
 
 /** Names as lib/pipeline/pipeline-stack.ts gives them (a test keeps them equal). */
@@ -47,7 +47,7 @@ export function stageNameOf(envName: string): string {
 export function repoConfig(cdkJsonPath = join(__dirname, '..', '..', 'cdk.json')): AppConfig | undefined {
   if (!existsSync(cdkJsonPath)) return undefined;
   const cdkJson = JSON.parse(readFileSync(cdkJsonPath, 'utf8')) as { context?: Record<string, unknown> };
-  return parseConfig(cdkJson.context?.[CONTEXT_KEY]);
+  return configFromContext(cdkJson.context);
 }
 
 export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, config: AppConfig | undefined): Settings {

@@ -7,7 +7,7 @@
  */
 import { join } from 'path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { AppConfig, ConfigError, CONTEXT_KEY, parseConfig } from '../config';
+import { AppConfig, ConfigError, configFromContext } from '../config';
 import { errorReporter, EXIT, strictFlags, toCliError, usage } from '../cli/errors';
 import { Io } from '../cli/io';
 import {
@@ -104,7 +104,7 @@ export async function runPreflight(argv: string[], io: Io, deps: PreflightDeps =
     // Credentials first (cheap, and the usual first problem), then the synth.
     let config: AppConfig;
     try {
-      config = cdkJson ? parseConfig(cdkJson.context?.[CONTEXT_KEY]) : deps.requirements!().config;
+      config = cdkJson ? configFromContext(cdkJson.context) : deps.requirements!().config;
     } catch (err) {
       configError(err);
       throw err;

@@ -10,7 +10,7 @@ import { join } from 'path';
 import { App, DefaultStackSynthesizer } from 'aws-cdk-lib';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../app';
-import { AppConfig, notesStackName, ownsApiGatewayAccountSettings, parseConfig, CONTEXT_KEY } from '../config';
+import { AppConfig, configFromContext, notesStackName, ownsApiGatewayAccountSettings } from '../config';
 
 /** The CDK CLI's default bootstrap stack name (`cdk bootstrap --toolkit-stack-name`). */
 export const DEFAULT_TOOLKIT_STACK = 'CDKToolkit';
@@ -51,7 +51,7 @@ export function readCdkJson(path: string): CdkJson {
 
 /** Synthesizes the app from this cdk.json and returns its targets and their bootstrap requirements. */
 export function appRequirements(cdkJson: CdkJson, toolkitStackName?: string): AppRequirements {
-  const config = parseConfig(cdkJson.context?.[CONTEXT_KEY]);
+  const config = configFromContext(cdkJson.context);
   const outdir = mkdtempSync(join(tmpdir(), 'notes-preflight-'));
   try {
     const app = new App({ context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] }, outdir });

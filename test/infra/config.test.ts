@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as configModule from '../../lib/config';
 import { buildTestApp, cdkJsonContext, REPO_ROOT, repoConfig } from './fixture';
 
 function withEnvironment(index: number, change: Record<string, unknown>): unknown {
@@ -54,4 +55,34 @@ test('the CDK app itself (bin/app.ts) exits non-zero and prints the key when a v
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
+});
+
+describe('layouts', () => {
+  it('reads the three-account example with -c layout=three-accounts, and the quick start without it', () => {
+    const { configFromContext } = configModule;
+    const context = cdkJsonContext();
+    const quickStart = configFromContext(context);
+    const three = configFromContext({ ...context, layout: 'three-accounts' });
+    expect(quickStart.pipeline.account).toBeUndefined();
+    expect(quickStart.environments.map((e) => e.account)).toEqual([undefined, undefined]);
+    expect(three.pipeline.account).toBe('111111111111');
+    expect(three.environments.map((e) => [e.name, e.account])).toEqual([['dev', '222222222222'], ['prod', '333333333333']]);
+  });
+
+  it('stops on a layout that cdk.json does not hold, naming the ones it does', () => {
+    const { configFromContext } = configModule;
+    expect(() => configFromContext(cdkJsonContext(), 'four-accounts')).toThrow(
+      'No "notes:four-accounts" entry in cdk.json context for layout "four-accounts" (layouts: three-accounts; the default is "notes").',
+    );
+    expect(() => configFromContext(cdkJsonContext(), '../etc')).toThrow('"layout" context must be a layout name');
+  });
+
+  it('synthesizes the three-account layout: every stack in its own account, the pipeline in the tooling account', () => {
+    const { app } = buildTestApp({ layout: 'three-accounts' });
+    const assembly = app.synth();
+    const accountOf = (name: string) => assembly.getStackByName(name).environment.account;
+    expect(accountOf('NotesPipeline')).toBe('111111111111');
+    expect(accountOf('NotesStack-dev')).toBe('222222222222');
+    expect(accountOf('NotesStack-prod')).toBe('333333333333');
+  });
 });

@@ -18,8 +18,8 @@ export function cdkJsonContext(): Record<string, unknown> {
   return cdkJson.context;
 }
 
-export function repoConfig(): AppConfig {
-  return cdkJsonContext().notes as AppConfig;
+export function repoConfig(layout?: string): AppConfig {
+  return cdkJsonContext()[layout ? `notes:${layout}` : 'notes'] as AppConfig;
 }
 
 export interface TestApp {
@@ -32,6 +32,8 @@ export interface TestApp {
 export interface TestAppOptions {
   /** Replaces the `notes` configuration from cdk.json. */
   notes?: unknown;
+  /** Selects a layout of cdk.json (`three-accounts` reads `notes:three-accounts`), as `-c layout=<name>` does. */
+  layout?: string;
   context?: Record<string, unknown>;
   /** Run the cdk-nag AwsSolutions pack (default false). */
   nagChecks?: boolean;
@@ -52,6 +54,7 @@ export function buildTestApp(options: TestAppOptions = {}): TestApp {
     releaseVersion: TEST_RELEASE.version,
     commitSha: TEST_RELEASE.commit,
     ...(options.notes !== undefined ? { notes: options.notes } : {}),
+    ...(options.layout !== undefined ? { layout: options.layout } : {}),
     ...options.context,
   };
   const app = new App({ context, outdir: options.outdir, builtinCloudFormationValidation: options.cloudFormationValidation ?? false });
