@@ -14,6 +14,7 @@ import { AppConfig, notesStackName, productionEnvironment, resourcePrefix } from
 import { LEDGER_KEYS, LEDGER_OUTPUT } from '../release/ledger';
 import { ROLLBACK_STAGES } from '../release/rollback-execution';
 import { FailureRecorder } from './failure-recorder';
+import { jobReporterRoles } from './job-reporters';
 import { dataRestorePolicy, releaseOperatorPolicy } from './operator-policies';
 import { ReleasePipeline, STAGE } from './release-pipeline';
 import { ARCHIVED_ASSEMBLIES, RollbackPipeline } from './rollback-pipeline';
@@ -49,6 +50,8 @@ export class NotesPipelineStack extends Stack {
   readonly releaseOperatorPolicy: iam.ManagedPolicy;
   /** For whoever restores data: every call of `npm run restore`. */
   readonly dataRestorePolicy: iam.ManagedPolicy;
+  /** Roles through which smoke tests in other accounts report their jobs, by environment name. */
+  readonly jobReporters: Record<string, iam.Role>;
 
   constructor(scope: Construct, id: string, props: NotesPipelineStackProps) {
     super(scope, id, { stackName: PIPELINE_STACK_NAME, description: 'Notes release, hotfix and rollback pipelines, release archive and ledger', ...props });
@@ -150,6 +153,8 @@ export class NotesPipelineStack extends Stack {
       ...shared,
       releasePipelineName: this.releasePipeline.pipelineName,
     });
+
+    this.jobReporters = jobReporterRoles(this, config);
 
     this.failureRecorder = new FailureRecorder(this, 'FailureRecorder', {
       pipelines: [this.releasePipeline, this.hotfixPipeline].map((p) => ({ pipeline: p.pipeline, pipelineName: p.pipelineName })),
