@@ -38,6 +38,8 @@ import {
   MAX_SMOKE_SUMMARY_CHARS,
   MAX_VERSION_CHARS,
 } from '../release/approval-limits';
+import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
+import { AlarmWatchStep } from './alarm-watch';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
@@ -140,6 +142,8 @@ export class ReleasePipeline extends Construct {
   /** Clears a prod stack left in ROLLBACK_COMPLETE by a failed first create (or says how). */
   readonly failedCreateProject: codebuild.PipelineProject;
   readonly backupCheck: BackupCheckStep;
+  /** Prod in another account only: the step that watches prod's alarms after the deploy (else the stage's CloudWatchAlarm rules do). */
+  readonly alarmWatch?: AlarmWatchStep;
   readonly recorder: ReleaseRecorderStep;
 
   constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
@@ -324,7 +328,9 @@ export class ReleasePipeline extends Construct {
 
     // --- Prod -------------------------------------------------------------------------------
     this.prodStageName = prodStage;
-    this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod) });
+    // Prod in another account: the backups check and the alarm watch read it as its read-only release role.
+    const prodReader = isCrossAccount(prod, config.pipeline.account) ? roleArn(prod.account!, readerRoleName(config.service, prod.region), stack.partition) : undefined;
+    this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod), readerRoleArn: prodReader });
     const prodSteps = deployAndSmoke(prod, 2, (id) => prodDeployProject(this, id, planTarget));
     // One CloudWatchAlarm rule per metric alarm of the service-health composite: the rule reads a
     // metric alarm (DescribeAlarms returns composites only when asked), and any failing rule fails
@@ -343,11 +349,18 @@ export class ReleasePipeline extends Construct {
           configuration: { AlarmName: alarmNames[i], AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
         }),
     );
+    // Prod in another account: CodePipeline's CloudWatchAlarm rule reads an alarm by name in the
+    // pipeline's own account, so a watch step reads prod's alarms as prod's reader role instead, last
+    // in the stage: an alarm fails it, and onFailure rolls the stage back (decision log, #11).
+    const watchMinutes = props.alarmWatchMinutes ?? 10;
+    this.alarmWatch = prodReader
+      ? new AlarmWatchStep(this, 'AlarmWatchStep', { alarmNames, region: prod.region, watchMinutes, readerRoleArn: prodReader })
+      : undefined;
     stages.push({
       stageName: prodStage,
-      actions: [this.backupCheck.action(1), ...prodSteps.actions],
+      actions: [this.backupCheck.action(1), ...prodSteps.actions, ...(this.alarmWatch ? [this.alarmWatch.action(4)] : [])],
       onFailure: { result: codepipeline.Result.ROLLBACK },
-      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] },
+      ...(this.alarmWatch ? {} : { onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] } }),
     });
 
     // --- Release ----------------------------------------------------------------------------
@@ -414,8 +427,9 @@ export class ReleasePipeline extends Construct {
       }),
     });
 
-    // The CloudWatchAlarm rules run as the pipeline role: it may read those alarms and no other.
-    this.pipeline.role.addToPrincipalPolicy(
+    // The CloudWatchAlarm rules run as the pipeline role: it may read those alarms and no other
+    // (none when the watch step reads them in prod's account instead).
+    if (!this.alarmWatch) this.pipeline.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WatchProdServiceHealthAlarms',
         actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
@@ -446,7 +460,7 @@ export class ReleasePipeline extends Construct {
       '*',
       'The Lambda invoke actions get lambda:ListFunctions, which supports no resource-level permission (it lists names, no code or data); invoking is granted on the one named function only.',
     );
-    for (const fn of [this.backupCheck.function, this.recorder.function, ...smokeFunctions]) {
+    for (const fn of [this.backupCheck.function, this.recorder.function, ...(this.alarmWatch ? [this.alarmWatch.function] : []), ...smokeFunctions]) {
       acknowledgeWildcardResource(
         this,
         `${fn.functionArn}:*`,

@@ -59,3 +59,46 @@ describe('smoke tests in other accounts report their jobs through the pipeline a
     expect(Object.keys(single.template('prod').findResources('AWS::IAM::Role', { Properties: { RoleName: Match.stringLikeRegexp('smoke-test') } }))).toEqual([]);
   });
 });
+
+describe('the prod stage reads prod in another account as its read-only release role', () => {
+  const reader = 'arn:aws:iam::333333333333:role/notes-release-reader-eu-west-1';
+  const pipelineResource = (t: typeof three, name: string) =>
+    Object.values(pipelineOf(t).findResources('AWS::CodePipeline::Pipeline', { Properties: { Name: name } }))[0] as {
+      Properties: { Stages: { Name: string; Actions: { Name: string; RunOrder: number; Configuration: Record<string, string> }[]; BeforeEntry?: unknown; OnSuccess?: { Conditions: { Rules: unknown[] }[] } }[] };
+    };
+  const prodStage = (t: typeof three, name = 'notes-release') => pipelineResource(t, name).Properties.Stages.find((s) => s.Name === 'Prod')!;
+
+  test.each(['notes-release', 'notes-hotfix'])('%s: the backups check is given the reader role and may assume only that', (name) => {
+    const check = prodStage(three, name).Actions.find((a) => a.Name === 'BackupsValidated')!;
+    expect(JSON.parse(check.Configuration.UserParameters)).toMatchObject({ stackName: 'NotesStack-prod', region: 'eu-west-1', roleArn: reader });
+    const fnLogicalId = Object.keys(pipelineOf(three).findResources('AWS::Lambda::Function')).find((id) => id.startsWith(name === 'notes-release' ? 'ReleaseBackupCheckStep' : 'HotfixBackupCheckStep'))!;
+    const role = (pipelineOf(three).toJSON().Resources[fnLogicalId].Properties.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const statements = Object.values(pipelineOf(three).findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: role }] } })).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: { Sid?: string; Action: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
+    );
+    expect(statements.filter((s) => !/logs:|codepipeline:PutJob/.test(JSON.stringify(s.Action)))).toEqual([
+      { Sid: 'AssumeProdReaderRole', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: reader },
+    ]);
+  });
+
+  test('the alarm watch is the last prod action, watching the five metric alarms as the reader role; no CloudWatchAlarm rule', () => {
+    const stage = prodStage(three);
+    const watch = stage.Actions.find((a) => a.Name === 'WatchAlarms')!;
+    expect(watch.RunOrder).toBe(Math.max(...stage.Actions.map((a) => a.RunOrder)));
+    expect(JSON.parse(watch.Configuration.UserParameters)).toEqual({
+      alarmNames: ['notes-prod-api-5xx-rate', 'notes-prod-api-latency-p99', 'notes-prod-api-lambda-errors', 'notes-prod-api-lambda-throttles', 'notes-prod-table-throttles'],
+      region: 'eu-west-1',
+      watchMinutes: 10,
+      roleArn: reader,
+    });
+    expect(stage.OnSuccess).toBeUndefined();
+  });
+
+  test('in the single-account layout the stage keeps its CloudWatchAlarm rules and has no watch step; the backups check reads prod directly', () => {
+    const stage = prodStage(single);
+    expect(stage.Actions.map((a) => a.Name)).not.toContain('WatchAlarms');
+    expect(stage.OnSuccess!.Conditions[0].Rules).toHaveLength(5);
+    const check = stage.Actions.find((a) => a.Name === 'BackupsValidated')!;
+    expect(JSON.parse(check.Configuration.UserParameters).roleArn).toBeUndefined();
+  });
+});
