@@ -15,6 +15,8 @@ import { LEDGER_KEYS, LEDGER_OUTPUT } from '../release/ledger';
 import { ROLLBACK_STAGES } from '../release/rollback-execution';
 import { FailureRecorder } from './failure-recorder';
 import { jobReporterRoles } from './job-reporters';
+import { acknowledgeCrossAccountSupportStacks } from './nag';
+import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
 import { dataRestorePolicy, releaseOperatorPolicy } from './operator-policies';
 import { ReleasePipeline, STAGE } from './release-pipeline';
 import { ARCHIVED_ASSEMBLIES, RollbackPipeline } from './rollback-pipeline';
@@ -194,6 +196,7 @@ export class NotesPipelineStack extends Stack {
         account: prod.account ?? Stack.of(this).account,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
+      prodReaderRoleArn: isCrossAccount(prod, config.pipeline.account) ? roleArn(prod.account!, readerRoleName(config.service, prod.region), this.partition) : undefined,
     });
     this.dataRestorePolicy = dataRestorePolicy(this, 'DataRestorePolicy', {
       managedPolicyName: `${config.service}-data-restore`,
@@ -207,6 +210,14 @@ export class NotesPipelineStack extends Stack {
       value: this.dataRestorePolicy.managedPolicyArn,
       description: 'Managed policy for data restores (npm run restore); attach through a permission set or role',
     });
+
+    // CDK's support stacks for the smoke tests' cross-account action roles (three-account layout).
+    acknowledgeCrossAccountSupportStacks(
+      this,
+      config.environments
+        .filter((e) => isCrossAccount(e, config.pipeline.account))
+        .map((e) => `arn:${this.partition}:lambda:${e.region}:${e.account}:function:${resourcePrefix(config, e)}-smoke-test`),
+    );
 
     // The operator CLI finds the ledger through this output.
     new CfnOutput(this, LEDGER_OUTPUT, {

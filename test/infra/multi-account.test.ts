@@ -102,3 +102,23 @@ describe('the prod stage reads prod in another account as its read-only release 
     expect(JSON.parse(check.Configuration.UserParameters).roleArn).toBeUndefined();
   });
 });
+
+describe("the release operator's policy in the three-account layout", () => {
+  const statementsOf = (t: typeof three) =>
+    (Object.values(pipelineOf(t).findResources('AWS::IAM::ManagedPolicy', { Properties: { ManagedPolicyName: 'notes-release-operator' } }))[0] as {
+      Properties: { PolicyDocument: { Statement: { Sid: string; Action: unknown; Resource: unknown }[] } };
+    }).Properties.PolicyDocument.Statement;
+
+  test('reads prod only through prod\'s reader role: no direct grant on a prod-account resource', () => {
+    const statements = statementsOf(three);
+    expect(statements.find((s) => s.Sid === 'ReadProdThroughItsReaderRole')).toMatchObject({ Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::333333333333:role/notes-release-reader-eu-west-1' });
+    const prodAccountResources = statements.filter((s) => s.Action !== 'sts:AssumeRole' && JSON.stringify(s.Resource).includes('333333333333'));
+    expect(prodAccountResources).toEqual([]);
+  });
+
+  test('in the single-account layout it reads the prod stack, its template and the live alias directly, and assumes nothing', () => {
+    const statements = statementsOf(single);
+    expect(statements.map((s) => s.Sid)).toEqual(expect.arrayContaining(['PlanRollbackFromProdTemplate', 'ReadLiveAlias']));
+    expect(statements.filter((s) => JSON.stringify(s.Action).includes('sts:'))).toEqual([]);
+  });
+});
