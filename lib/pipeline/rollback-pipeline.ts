@@ -2,8 +2,8 @@
  * The rollback pipeline (`notes-rollback`): puts the archived cloud assembly of an earlier release
  * back into prod, without building or testing anything, and records that it did.
  *
- *   Source   the rollback kit (pinned CDK CLI + deploy script), an S3 object published with this
- *            stack; no trigger: only an operator starts this pipeline (`npm run release -- rollback`)
+ *   Source   the deploy kit (pinned CDK CLI + step scripts), an S3 object published with this
+ *            stack, the one the release and hotfix pipelines' deploy steps run; no trigger: only an operator starts this pipeline (`npm run release -- rollback`)
  *   Resolve  Lambda: target from the release ledger, archive present and sha256 intact, variables
  *   Plan     CodeBuild: the change set that puts the archived assembly back, prepared (not executed)
  *            and rendered like a release's plan, with the stateful-change guard
@@ -43,12 +43,11 @@ import {
   ROLLBACK_VARIABLES,
   UNKNOWN_REQUESTER,
 } from '../release/rollback-execution';
-import { RollbackKit } from './rollback-kit';
-import { BUILD_IMAGE, BUILD_NODE_VERSION, PLAN_VARIABLES } from './steps';
+import { DeployKit } from './deploy-kit';
+import { BUILD_IMAGE, BUILD_NODE_VERSION, KIT_INSTALL, PLAN_VARIABLES } from './steps';
 
 export { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
 
-export { ROLLBACK_KIT_DIR } from './rollback-kit';
 /** Archived assemblies, as the release recorder writes them. */
 export const ARCHIVED_ASSEMBLIES = 'releases/*/cloud-assembly.zip';
 
@@ -66,6 +65,8 @@ export interface RollbackPipelineProps {
   readonly releasePipelineName: string;
   /** Default `notes-rollback`. */
   readonly pipelineName?: string;
+  /** The deploy kit (pinned CDK CLI, the Plan and Deploy scripts): this pipeline's source. */
+  readonly deployKit: DeployKit;
   /** Default: `config.pipeline.rollbackApproval`. */
   readonly requireApproval?: boolean;
 }
@@ -102,9 +103,9 @@ export class RollbackPipeline extends Construct {
     });
     for (const email of config.pipeline.opsOwnerEmails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
 
-    // --- Source: the rollback kit ---------------------------------------------------------------
-    const kit = new RollbackKit(this, 'Kit');
-    const kitArtifact = new codepipeline.Artifact('RollbackKit');
+    // --- Source: the deploy kit -----------------------------------------------------------------
+    const kit = props.deployKit;
+    const kitArtifact = new codepipeline.Artifact('DeployKit');
     const source = new actions.S3SourceAction({
       actionName: ROLLBACK_STAGES.source.action,
       bucket: kit.bucket,
@@ -154,7 +155,7 @@ export class RollbackPipeline extends Construct {
     this.planProject = this.kitProject(props, prodTarget, prodStackName, archivedAssemblies, {
       id: 'Plan',
       description: `Rollback: plans ${prodStackName} from an archived cloud assembly (change set prepared, not executed)`,
-      commands: ['bash plan.sh', '. ./.pipeline/plan/plan.env'],
+      commands: ['bash rollback-plan.sh', '. ./.pipeline/plan/plan.env'],
       exportedVariables: PLAN_VARIABLES,
       artifacts: { 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] },
       readsArchive: true,
@@ -192,7 +193,7 @@ export class RollbackPipeline extends Construct {
     this.deployProject = this.kitProject(props, prodTarget, prodStackName, archivedAssemblies, {
       id: 'Deploy',
       description: `Rollback: deploys ${prodStackName} by executing the reviewed change set (no build, no tests)`,
-      commands: ['bash deploy.sh'],
+      commands: ['bash rollback-deploy.sh'],
       readsArchive: false,
     });
     const deploy = new actions.CodeBuildAction({
@@ -315,7 +316,7 @@ export class RollbackPipeline extends Construct {
         version: '0.2',
         ...(step.exportedVariables ? { env: { 'exported-variables': [...step.exportedVariables] } } : {}),
         phases: {
-          install: { 'runtime-versions': { nodejs: BUILD_NODE_VERSION }, commands: ['npm ci --no-audit --no-fund'] },
+          install: { 'runtime-versions': { nodejs: BUILD_NODE_VERSION }, commands: [KIT_INSTALL] },
           build: { commands: step.commands },
         },
         ...(step.artifacts ? { artifacts: step.artifacts } : {}),

@@ -7,8 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kitContents } from '../../lib/pipeline/rollback-kit';
-import { ROLLBACK_KIT_DIR } from '../../lib/pipeline/rollback-pipeline';
+import { DEPLOY_KIT_DIR, kitContents } from '../../lib/pipeline/deploy-kit';
 import { REPO_ROOT, repoConfig } from '../infra/fixture';
 import { rollbackTestStack } from './stack';
 
@@ -56,7 +55,7 @@ describe('rollback pipeline structure', () => {
 
   test('has the stages Source, Resolve, Plan, Approve, Deploy, Verify, Record in that order', () => {
     expect(stages().map((s) => `${s.Name}/${s.Actions.map((a) => `${a.Name}:${a.ActionTypeId.Provider}`).join(',')}`)).toEqual([
-      'Source/RollbackKit:S3',
+      'Source/DeployKit:S3',
       'Resolve/Resolve:Lambda',
       'Plan/Plan:CodeBuild',
       'Approve/OpsOwnerApproval:Manual',
@@ -123,12 +122,12 @@ describe('rollback pipeline structure', () => {
     });
     expect(action('Plan').Namespace).toBe('Plan');
     const { spec, env } = projectOf(built.rollback.planProject);
-    expect(spec.phases.install.commands).toEqual(['npm ci --no-audit --no-fund']);
-    expect(spec.phases.build.commands).toEqual(['bash plan.sh', '. ./.pipeline/plan/plan.env']);
+    expect(spec.phases.install.commands).toEqual(['npm ci --ignore-scripts --no-audit --no-fund']);
+    expect(spec.phases.build.commands).toEqual(['bash rollback-plan.sh', '. ./.pipeline/plan/plan.env']);
     expect(spec.env).toEqual({ 'exported-variables': ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] });
     expect(spec.artifacts).toEqual({ 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] });
     expect(env).toEqual(['STACK_NAME', 'TARGET_REGION', 'DEPLOY_ROLE_ARN']);
-    const script = readFileSync(join(ROLLBACK_KIT_DIR, 'plan.sh'), 'utf8');
+    const script = readFileSync(join(DEPLOY_KIT_DIR, 'rollback-plan.sh'), 'utf8');
     expect(script).toContain('sha256sum');
     expect(script).toContain('change_set="notes-rollback-$EXECUTION_ID"');
     expect(script).toContain('--no-execute --force --change-set-name "$change_set"');
@@ -144,9 +143,9 @@ describe('rollback pipeline structure', () => {
   test('Deploy executes that change set by name and prepares none of its own (no build, no tests)', () => {
     expect(actionEnv('Deploy')).toEqual({ TARGET_VERSION: '#{Resolve.TARGET_VERSION}', EXECUTION_ID: '#{codepipeline.PipelineExecutionId}' });
     const { spec } = projectOf(built.rollback.deployProject);
-    expect(spec.phases.build.commands).toEqual(['bash deploy.sh']);
-    const script = readFileSync(join(ROLLBACK_KIT_DIR, 'deploy.sh'), 'utf8');
-    expect(script).toContain('node bin/execute-change-set.js --stack "$STACK_NAME" --change-set "notes-rollback-$EXECUTION_ID"');
+    expect(spec.phases.build.commands).toEqual(['bash rollback-deploy.sh']);
+    const script = readFileSync(join(DEPLOY_KIT_DIR, 'rollback-deploy.sh'), 'utf8');
+    expect(script).toContain('node "$kit/bin/execute-change-set.js" --stack "$STACK_NAME" --change-set "notes-rollback-$EXECUTION_ID"');
     expect(script).not.toMatch(/cdk deploy|cdk synth|npm (run )?test/);
   });
 
@@ -166,9 +165,9 @@ describe('rollback pipeline structure', () => {
   });
 
   test('the kit pins the same CDK CLI version as the repository', () => {
-    const kit = JSON.parse(readFileSync(join(ROLLBACK_KIT_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const kit = JSON.parse(readFileSync(join(DEPLOY_KIT_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     const repo = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-    const lock = JSON.parse(readFileSync(join(ROLLBACK_KIT_DIR, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+    const lock = JSON.parse(readFileSync(join(DEPLOY_KIT_DIR, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
     expect(kit.dependencies['aws-cdk']).toBe(repo.devDependencies['aws-cdk']);
     expect(lock.packages['node_modules/aws-cdk'].version).toBe(repo.devDependencies['aws-cdk']);
   });

@@ -12,15 +12,10 @@
 # The CDK CLI assumes the bootstrap deploy and file-publishing roles named in the assembly; this
 # project's own role may assume those and read archived assemblies, nothing else.
 set -euo pipefail
+kit="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$kit/require-env.sh"
+require_env "rollback: plan" TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ARTIFACT_SHA256 STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID
 
-for name in TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ARTIFACT_SHA256 STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID; do
-  if [ -z "${!name:-}" ]; then
-    echo "rollback: plan: $name is not set (it comes from the Resolve step or the project)" >&2
-    exit 1
-  fi
-done
-
-kit="$(pwd)"
 work="$(mktemp -d)"
 zip="$work/cloud-assembly.zip"
 assembly="$work/assembly"
