@@ -31,6 +31,7 @@ export const KIT_SCRIPTS = [
   'render-plan',
   'execute-change-set',
   'failed-create',
+  'plan-assembly',
 ] as const;
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -294,7 +294,7 @@ export class ReleasePipeline extends Construct {
     // exactly that change set: the approver reviews what will run.
     const prodStage = environmentStageName(prod);
     const planTarget = { ...common, stackName: notesStackName(prod), target: targetOf(prod), pipelineName: props.pipelineName };
-    this.planProject = planProject(this, 'PlanStep', planTarget);
+    this.planProject = planProject(this, 'PlanStep', { ...planTarget, service: config.service });
     const plan = new codepipeline.Artifact('Plan');
     const planAction = new actions.CodeBuildAction({
       actionName: 'Plan',

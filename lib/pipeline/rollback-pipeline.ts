@@ -31,7 +31,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AppConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
 import { ServiceFunction } from '../constructs/service-function';
-import { assumeBootstrapRolesStatement, DeployTarget, deployRoleArn } from './bootstrap';
+import { assumeBootstrapRolesStatement, assumePlanRoleStatement, DeployTarget, deployRoleArn, planRoleArn } from './bootstrap';
 import { allowJobReporting } from './job-permissions';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import {
@@ -159,6 +159,7 @@ export class RollbackPipeline extends Construct {
       exportedVariables: PLAN_VARIABLES,
       artifacts: { 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] },
       readsArchive: true,
+      throughPlanRole: true,
     });
     const planArtifact = new codepipeline.Artifact('RollbackPlan');
     const planAction = new actions.CodeBuildAction({
@@ -195,6 +196,7 @@ export class RollbackPipeline extends Construct {
       description: `Rollback: deploys ${prodStackName} by executing the reviewed change set (no build, no tests)`,
       commands: ['bash rollback-deploy.sh'],
       readsArchive: false,
+      throughPlanRole: false,
     });
     const deploy = new actions.CodeBuildAction({
       actionName: ROLLBACK_STAGES.deploy.action,
@@ -289,15 +291,25 @@ export class RollbackPipeline extends Construct {
   }
 
   /**
-   * A step of the kit (its pinned CDK CLI and bundled scripts) that works on prod through the
-   * bootstrap roles: Plan (may read archived assemblies) or Deploy (executes the planned change set).
+   * A step of the kit (its pinned CDK CLI and bundled scripts) that works on prod: Plan, through the
+   * prod plan role only (and may read archived assemblies), or Deploy, through the bootstrap deploy
+   * roles (executes the planned change set).
    */
   private kitProject(
     props: RollbackPipelineProps,
     target: DeployTarget,
     stackName: string,
     archivedAssemblies: string,
-    step: { id: string; description: string; commands: string[]; exportedVariables?: readonly string[]; artifacts?: Record<string, unknown>; readsArchive: boolean },
+    step: {
+      id: string;
+      description: string;
+      commands: string[];
+      exportedVariables?: readonly string[];
+      artifacts?: Record<string, unknown>;
+      readsArchive: boolean;
+      /** Plan: the prod plan role only (PLAN_ROLE_ARN); Deploy: the bootstrap deploy roles (DEPLOY_ROLE_ARN). */
+      throughPlanRole: boolean;
+    },
   ): codebuild.PipelineProject {
     const holder = new Construct(this, step.id);
     const logGroup = new logs.LogGroup(holder, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
@@ -307,7 +319,9 @@ export class RollbackPipeline extends Construct {
       environmentVariables: {
         STACK_NAME: { value: stackName },
         TARGET_REGION: { value: target.region },
-        DEPLOY_ROLE_ARN: { value: deployRoleArn(this, target) },
+        ...(step.throughPlanRole
+          ? { PLAN_ROLE_ARN: { value: planRoleArn(target, props.config.service) } }
+          : { DEPLOY_ROLE_ARN: { value: deployRoleArn(this, target) } }),
       },
       encryptionKey: props.encryptionKey,
       logging: { cloudWatch: { logGroup } },
@@ -322,7 +336,7 @@ export class RollbackPipeline extends Construct {
         ...(step.artifacts ? { artifacts: step.artifacts } : {}),
       }),
     });
-    project.addToRolePolicy(assumeBootstrapRolesStatement(this, target));
+    project.addToRolePolicy(step.throughPlanRole ? assumePlanRoleStatement(target, props.config.service) : assumeBootstrapRolesStatement(this, target));
     if (step.readsArchive) {
       project.addToRolePolicy(
         new iam.PolicyStatement({ sid: 'ReadArchivedAssemblies', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [archivedAssemblies] }),

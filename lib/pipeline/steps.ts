@@ -15,7 +15,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { assumeBootstrapRolesStatement, deployRoleArn, DeployTarget, lookupRoleArn } from './bootstrap';
+import { assumeBootstrapRolesStatement, assumePlanRoleStatement, deployRoleArn, DeployTarget, lookupRoleArn, planRoleArn } from './bootstrap';
 import { acknowledgeWildcardResource } from './nag';
 import { NOTES_STACK_OUTPUTS } from '../release/scripts/stack-outputs';
 
@@ -194,7 +194,8 @@ export const KIT_INSTALL = 'npm ci --ignore-scripts --no-audit --no-fund';
  * primary input; the cloud assembly is its second input, at `$CODEBUILD_SRC_DIR_Assembly`), then
  * sources the variable files the script wrote. No code of the commit runs here: the kit was
  * published with the pipeline stack, and the assembly is data. Its role may assume the target's
- * deploy and file-publishing roles and nothing else (callers add what more a step needs).
+ * deploy and file-publishing roles (or, `assumes` given, only that statement's roles) and nothing
+ * else (callers add what more a step needs).
  */
 function kitStepProject(scope: Construct, id: string, common: CommonProps, props: {
   description: string;
@@ -205,6 +206,8 @@ function kitStepProject(scope: Construct, id: string, common: CommonProps, props
   exportedVariables?: readonly string[];
   environmentVariables?: Record<string, codebuild.BuildEnvironmentVariable>;
   artifacts?: Record<string, unknown>;
+  /** The one sts:AssumeRole statement of the role (default: the target's bootstrap deploy and file-publishing roles). */
+  assumes?: iam.PolicyStatement;
 }): codebuild.PipelineProject {
   const p = project(scope, id, common, {
     description: props.description,
@@ -220,7 +223,7 @@ function kitStepProject(scope: Construct, id: string, common: CommonProps, props
       cache: { paths: ['/root/.npm/**/*'] },
     },
   });
-  p.addToRolePolicy(assumeBootstrapRolesStatement(scope, props.target));
+  p.addToRolePolicy(props.assumes ?? assumeBootstrapRolesStatement(scope, props.target));
   return p;
 }
 
@@ -291,14 +294,22 @@ export function deployProject(scope: Construct, id: string, props: NotesDeployPr
 /** The variables the Plan action exports (`lib/release/scripts/render-plan.ts`). */
 export const PLAN_VARIABLES = ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] as const;
 
+export interface PlanProjectProps extends NotesDeployProjectProps {
+  /** The service name (`notes`): the prod plan role is named after it (`lib/target-account.ts`). */
+  readonly service: string;
+}
+
 /**
  * The Plan step, before the approval (the kit's `plan.sh`): prepares the prod change set
  * `notes-plan-<execution id>` from the release's cloud assembly without executing it, with the
  * environment's DeploymentConfig, renders it, applies the stateful-change guard to it (unless
  * ALLOW_STATEFUL_CHANGE is `true`) and exports its summary, hash and links. Its output artifact is
- * the plan (`plan.md`, `plan.json`). Same role as a deploy.
+ * the plan (`plan.md`, `plan.json`). It works through the prod **plan role** only (the CDK CLI runs
+ * on a copy of the assembly that names that role, `scripts/plan-assembly.ts`): its role may assume
+ * that role and nothing else, so nothing before the approval can execute a change set or change a
+ * stack in prod.
  */
-export function planProject(scope: Construct, id: string, props: NotesDeployProjectProps): codebuild.PipelineProject {
+export function planProject(scope: Construct, id: string, props: PlanProjectProps): codebuild.PipelineProject {
   return kitStepProject(scope, id, props, {
     description: `Plans ${props.stackName}: prepares and renders the change set the approver reviews`,
     target: props.target,
@@ -306,13 +317,14 @@ export function planProject(scope: Construct, id: string, props: NotesDeployProj
     environmentVariables: {
       STACK_NAME: { value: props.stackName },
       TARGET_REGION: { value: props.target.region },
-      DEPLOY_ROLE_ARN: { value: deployRoleArn(scope, props.target) },
+      PLAN_ROLE_ARN: { value: planRoleArn(props.target, props.service) },
       ALLOW_STATEFUL_CHANGE: { value: 'false' },
       [PIPELINE_EXECUTION_ID]: { value: '' },
     },
     script: 'plan.sh',
     sources: ['.pipeline/plan/plan.env'],
     artifacts: { 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] },
+    assumes: assumePlanRoleStatement(props.target, props.service),
   });
 }
 

@@ -9,6 +9,7 @@ import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rea
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import { DEPLOY_KIT_DIR, KIT_SCRIPTS, kitContents } from '../../lib/pipeline/deploy-kit';
 import { buildTestApp } from '../infra/fixture';
 
@@ -162,10 +163,10 @@ describe('the kit', () => {
   test.each([
     ['deploy.sh', 'deploy', 'STACK_NAME TARGET_REGION PIPELINE_NAME PIPELINE_EXECUTION_ID LOOKUP_ROLE_ARN CODEBUILD_SRC_DIR_Assembly'],
     ['prod-deploy.sh', 'prod deploy', 'STACK_NAME TARGET_REGION PIPELINE_NAME PIPELINE_EXECUTION_ID DEPLOY_ROLE_ARN LOOKUP_ROLE_ARN CODEBUILD_SRC_DIR_Assembly'],
-    ['plan.sh', 'plan', 'STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN PIPELINE_EXECUTION_ID ALLOW_STATEFUL_CHANGE CODEBUILD_SRC_DIR_Assembly'],
+    ['plan.sh', 'plan', 'STACK_NAME TARGET_REGION PLAN_ROLE_ARN PIPELINE_EXECUTION_ID ALLOW_STATEFUL_CHANGE CODEBUILD_SRC_DIR_Assembly'],
     ['recover-failed-create.sh', 'recover failed create', 'STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN'],
     ['self-update.sh', 'self-update', 'STACK_NAME CODEBUILD_SRC_DIR_Assembly'],
-    ['rollback-plan.sh', 'rollback: plan', 'TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ARTIFACT_SHA256 STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID'],
+    ['rollback-plan.sh', 'rollback: plan', 'TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ARTIFACT_SHA256 STACK_NAME TARGET_REGION PLAN_ROLE_ARN EXECUTION_ID'],
     ['rollback-deploy.sh', 'rollback: deploy', 'STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID TARGET_VERSION'],
   ])('%s stops before doing anything, naming every variable that is missing', (file, step, names) => {
     // Act: only PATH set, and one variable given (it must not be named)
@@ -191,6 +192,7 @@ describe('the kit\'s deploy scripts, run for real', () => {
   let assembly: string;
   const prodRole = 'arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-eu-west-1';
   const lookupRole = 'arn:aws:iam::123456789012:role/cdk-hnb659fds-lookup-role-123456789012-eu-west-1';
+  const planRole = 'arn:aws:iam::123456789012:role/notes-release-plan-eu-west-1';
 
   beforeAll(() => {
     work = mkdtempSync(join(tmpdir(), 'deploy-kit-'));
@@ -217,6 +219,7 @@ describe('the kit\'s deploy scripts, run for real', () => {
     const writeOutputs = `const i = process.argv.indexOf('--outputs-file'); if (i > 0) fs.writeFileSync(process.argv[i + 1], ${JSON.stringify(outputs)});`;
     writeFileSync(join(kit, 'bin', 'deploy-mode.js'), recorder('deploy-mode', `process.stdout.write(${JSON.stringify(mode)} + '\\n');`));
     writeFileSync(join(kit, 'bin', 'execute-change-set.js'), recorder('execute-change-set', writeOutputs));
+    writeFileSync(join(kit, 'bin', 'render-plan.js'), recorder('render-plan'));
     writeFileSync(join(bin, 'npx'), `#!/usr/bin/env node\n${recorder('npx', writeOutputs)}`);
     chmodSync(join(bin, 'npx'), 0o755);
     const res = spawnSync('bash', [script], {
@@ -230,11 +233,13 @@ describe('the kit\'s deploy scripts, run for real', () => {
         PIPELINE_EXECUTION_ID: 'exec-1',
         DEPLOY_ROLE_ARN: prodRole,
         LOOKUP_ROLE_ARN: lookupRole,
+        PLAN_ROLE_ARN: planRole,
+        ALLOW_STATEFUL_CHANGE: 'false',
         CODEBUILD_SRC_DIR_Assembly: assembly,
       },
     });
     const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
-    return { status: res.status, stderr: res.stderr, calls: read(join(run, 'calls')).trim().split('\n'), outputsEnv: read(join(kit, '.pipeline', 'outputs.env')), shiftEnv: read(join(kit, '.pipeline', 'shift.env')) };
+    return { kit, status: res.status, stderr: res.stderr + res.stdout, calls: read(join(run, 'calls')).trim().split('\n'), outputsEnv: read(join(kit, '.pipeline', 'outputs.env')), shiftEnv: read(join(kit, '.pipeline', 'shift.env')) };
   }
 
   test.each([
@@ -268,6 +273,26 @@ describe('the kit\'s deploy scripts, run for real', () => {
       expect.stringMatching(new RegExp(`^execute-change-set --stack NotesStack-prod --change-set notes-plan-exec-1 --region eu-west-1 --role-arn ${prodRole} --outputs-file \\S+/outputs\\.json$`)),
     ]);
     expect(res.outputsEnv).toContain('export TableName=');
+  });
+
+  test('plan.sh prepares the change set with the CLI on a copy of the assembly that names only the plan role, and renders it through that role', () => {
+    // Act
+    const res = runKit('plan.sh', 'release', 'NotesStack-prod');
+
+    // Assert
+    expect(res.stderr).toContain('planned through');
+    expect(res.status).toBe(0);
+    const [deploy, render] = res.calls;
+    const app = /^npx --no-install cdk deploy --app (\S+) NotesStack-prod --exclusively --require-approval never --no-execute --force --change-set-name notes-plan-exec-1 --parameters NotesStack-prod:DeploymentConfig=CodeDeployDefault\.LambdaCanary10Percent5Minutes$/.exec(deploy)?.[1];
+    expect(app).toBeDefined();
+    expect(app).not.toBe(assembly);
+    expect(render).toBe(`render-plan --stack NotesStack-prod --change-set notes-plan-exec-1 --region eu-west-1 --assembly ${app} --role-arn ${planRole} --allow false --out-dir ${res.kit}/.pipeline/plan`);
+    // The copy the CLI read: every role it assumes for the prod stack is the plan role.
+    const prod = new cxapi.CloudAssembly(app!).getStackByName('NotesStack-prod');
+    expect(prod.assumeRoleArn).toBe(planRole);
+    const assets = JSON.parse(readFileSync(join(app!, 'NotesStack-prod.assets.json'), 'utf8')) as { files: Record<string, { destinations: Record<string, { assumeRoleArn: string }> }> };
+    expect(new Set(Object.values(assets.files).flatMap((f) => Object.values(f.destinations).map((d) => d.assumeRoleArn)))).toEqual(new Set([planRole]));
+    expect(res.calls).toHaveLength(2);
   });
 
   test('prod-deploy.sh in a stage rollback deploys the previous release\'s assembly directly, all at once', () => {

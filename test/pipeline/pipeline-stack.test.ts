@@ -441,11 +441,27 @@ describe('least privilege', () => {
     expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
-  test('deploy, plan and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles (deploys also the read-only lookup role)', () => {
+  test('the Plan roles may assume only the prod plan role: no bootstrap role, so nothing before the approval can execute or delete in prod', () => {
+    for (const p of [stack.releasePipeline.planProject, stack.hotfixPipeline.planProject]) {
+      const statements = statementsOfRole(roleIdOfProject(p));
+      const assume = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sts:')));
+      expect(assume.map((s) => [s.Action, render(s.Resource)])).toEqual([['sts:AssumeRole', 'arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/notes-release-plan-eu-west-1']]);
+      expect(actionsOf(statements).filter((a) => /^(cloudformation|lambda|dynamodb|iam|codepipeline):/.test(a))).toEqual([]);
+      expect(envOf(p).PLAN_ROLE_ARN).toBe('arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/notes-release-plan-eu-west-1');
+      expect(envOf(p).DEPLOY_ROLE_ARN).toBeUndefined();
+    }
+    // The kit's plan.sh runs the CLI on the copy that names the plan role, and render-plan through it.
+    const script = kitScript('plan.sh');
+    expect(script).toContain('node "$kit/bin/plan-assembly.js" --assembly "$assembly" --stack "$STACK_NAME" --role-arn "$PLAN_ROLE_ARN" --out "$planned"');
+    expect(script).toContain('cdk deploy --app "$planned" "$STACK_NAME"');
+    expect(script).toContain('--assembly "$planned" --role-arn "$PLAN_ROLE_ARN"');
+  });
+
+  test('deploy, failed-create and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles (deploys also the read-only lookup role)', () => {
     const projects = [
       stack.releasePipeline.deployProjects.dev,
       stack.releasePipeline.deployProjects.prod,
-      stack.releasePipeline.planProject,
+      stack.releasePipeline.failedCreateProject,
       stack.releasePipeline.selfUpdateProject!,
       stack.hotfixPipeline.deployProjects.prod,
     ];
@@ -547,7 +563,7 @@ describe('least privilege', () => {
     expect(use('codestar-connections:UseConnection')).toContainEqual(connectionArn);
   });
 
-  test('a custom bootstrap qualifier (cdk.json @aws-cdk/core:bootstrapQualifier) reaches every assume-role grant and the guard script', () => {
+  test('a custom bootstrap qualifier (cdk.json @aws-cdk/core:bootstrapQualifier) reaches every assume-role grant and the change-set executor', () => {
     // Arrange
     const custom = buildTestApp({ context: { '@aws-cdk/core:bootstrapQualifier': 'notes0001' } });
     const customTemplate = Template.fromStack(custom.built.pipelineStack).toJSON() as { Resources: Record<string, CfnResource> };
@@ -558,7 +574,7 @@ describe('least privilege', () => {
       .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
       .filter((st) => actionsOf([st]).includes('sts:AssumeRole'))
       .flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map(render));
-    const guardEnv = JSON.stringify((customTemplate.Resources[custom.built.pipelineStack.getLogicalId(custom.built.pipelineStack.releasePipeline.planProject.node.defaultChild as never)].Properties.Environment as Json).EnvironmentVariables);
+    const guardEnv = JSON.stringify((customTemplate.Resources[custom.built.pipelineStack.getLogicalId(custom.built.pipelineStack.releasePipeline.deployProjects.prod.node.defaultChild as never)].Properties.Environment as Json).EnvironmentVariables);
 
     // Assert: release, hotfix and rollback deploy roles all name the custom qualifier, none the default
     expect(assumed.filter((arn) => arn.includes(':role/cdk-'))).toHaveLength(assumed.filter((arn) => arn.includes('cdk-notes0001-')).length);

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
 import { mockClient } from 'aws-sdk-client-mock';
-import { DEPLOY_KIT_DIR } from '../../lib/pipeline/deploy-kit';
+import { DEPLOY_KIT_DIR, kitContents } from '../../lib/pipeline/deploy-kit';
 import { deployMode } from '../../lib/release/scripts/deploy-mode';
 import { buildTestApp } from '../infra/fixture';
 
@@ -47,6 +47,8 @@ function runKitDeploy(dir: string): { status: number | null; npx: string; stderr
   const bin = join(run, 'bin');
   cpSync(DEPLOY_KIT_DIR, join(run, 'kit'), { recursive: true, filter: (src) => !src.includes('node_modules') });
   execFileSync('mkdir', ['-p', bin, join(run, 'kit', 'bin')]);
+  // The real copy of the assembly through the plan role (bundled as the kit carries it).
+  cpSync(join(kitContents(), 'bin', 'plan-assembly.js'), join(run, 'kit', 'bin', 'plan-assembly.js'));
   // The plan renderer reads the change set from CloudFormation: a recorder stands in for it here.
   writeFileSync(join(run, 'kit', 'bin', 'render-plan.js'), `require('fs').writeFileSync(${JSON.stringify(join(run, 'render.args'))}, process.argv.slice(2).join(' '));\n`);
   // `aws s3api get-object ... <outfile>`: writes the archive to the last argument.
@@ -65,7 +67,7 @@ function runKitDeploy(dir: string): { status: number | null; npx: string; stderr
       ARTIFACT_SHA256: sha,
       STACK_NAME: STACK,
       TARGET_REGION: 'eu-west-1',
-      DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-eu-west-1',
+      PLAN_ROLE_ARN: 'arn:aws:iam::123456789012:role/notes-release-plan-eu-west-1',
       EXECUTION_ID: 'rb-1',
     },
     encoding: 'utf8',

@@ -125,7 +125,7 @@ describe('rollback pipeline structure', () => {
     expect(spec.phases.build.commands).toEqual(['bash rollback-plan.sh', '. ./.pipeline/plan/plan.env']);
     expect(spec.env).toEqual({ 'exported-variables': ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] });
     expect(spec.artifacts).toEqual({ 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] });
-    expect(env).toEqual(['STACK_NAME', 'TARGET_REGION', 'DEPLOY_ROLE_ARN']);
+    expect(env).toEqual(['STACK_NAME', 'TARGET_REGION', 'PLAN_ROLE_ARN']);
     const script = readFileSync(join(DEPLOY_KIT_DIR, 'rollback-plan.sh'), 'utf8');
     expect(script).toContain('sha256sum');
     expect(script).toContain('change_set="notes-rollback-$EXECUTION_ID"');
@@ -218,9 +218,13 @@ describe('rollback pipeline least privilege', () => {
     expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:') || a.startsWith('iam:'))).toEqual([]);
   };
 
-  test('the Plan project may assume only the prod bootstrap deploy roles and read archived assemblies', () => {
+  test('the Plan project may assume only the prod plan role and read archived assemblies', () => {
     const statements = statementsOfRole(logicalIdOf(built.rollback.planProject.role!));
-    assumesOnlyBootstrapRoles(statements);
+    const assume = statements.filter((s) => actionsOf([s]).includes('sts:AssumeRole'));
+    expect(assume.map((s) => [s.Sid, JSON.stringify(s.Resource)])).toEqual([
+      ['AssumeProdPlanRole', JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/notes-release-plan-eu-west-1']] })],
+    ]);
+    expect(actionsOf(statements).filter((a) => a.startsWith('cloudformation:') || a.startsWith('dynamodb:') || a.startsWith('iam:'))).toEqual([]);
     expect(statements.find((s) => s.Sid === 'ReadArchivedAssemblies')!.Resource).toEqual(archiveAssemblies);
   });
 
