@@ -13,12 +13,15 @@
  * Every command of every buildspec, and every program a kit script runs, must be one of these or
  * known to make no AWS call.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { iamRequestsOf, cliCommandOf } from './support/actions';
+import { iamRequestsOf, cliCommandOf, IamRequest } from './support/actions';
+import { cdkDeployNoExecuteCalls, cliRequests } from './support/cdk-cli';
+import { planAssembly } from '../../lib/release/scripts/plan-assembly';
 import { BOOTSTRAP_ROLES } from './support/bootstrap';
-import { ComponentRow, contractSuite, expectAllowed, expectDenied, IamWorld, Principal, PrincipalUse, projectEnv } from './support/harness';
+import { bindCall, ComponentRow, contractSuite, expectAllowed, expectDenied, IamWorld, Principal, PrincipalUse, projectEnv, recorded } from './support/harness';
 import { PIPELINE_STACK, pipelineFacts } from './support/deployed';
 import { ACCOUNT } from './support/world';
 import { KIT_SCRIPTS } from '../../lib/pipeline/deploy-kit';
@@ -55,6 +58,8 @@ const SCRIPT = /npx tsx lib\/release\/scripts\/([\w-]+)\.ts(.*)$/;
 const KIT_COMMAND = /^bash ([\w-]+\.sh)$/;
 /** A kit script line that runs a bundled script (`bin/<name>.js`, from lib/release/scripts/<name>.ts). */
 const KIT_BIN = /^node "\$kit\/bin\/([\w-]+)\.js"(.*)$/;
+/** A kit script line that makes the Plan steps' copy of the assembly (lib/release/scripts/plan-assembly.ts). */
+const PLAN_ASSEMBLY = /^node "\$kit\/bin\/plan-assembly\.js" .*--role-arn "\$(\w+)" --out "\$(\w+)"/;
 /** A kit script line that calls the AWS CLI. */
 const AWS_CLI = /^aws (\S+) (\S+)/;
 /** `cdk deploy` (and `cdk diff`, which reads the stack and makes its diff change set as the same deploy role). */
@@ -121,6 +126,22 @@ function deployRolesOf(stackName: string, from: cxapi.CloudAssembly = assembly):
   return { deploy: placeholders(artifact.assumeRoleArn!, env), filePublishing: [...filePublishing] };
 }
 
+const planned = new Map<string, cxapi.CloudAssembly>();
+/**
+ * The assembly a kit script's `cdk` line reads: the build's, or, when its `--app` is the output of
+ * plan-assembly in the same script, that copy, made here by the same code from the build's
+ * assembly with the role the project gives (so the roles come from the code, not from this test).
+ */
+function assemblyOf(env: Record<string, string>, file: string, raw: string, stackName: string, from: cxapi.CloudAssembly = assembly): { assembly: cxapi.CloudAssembly; planRole?: string } {
+  const app = /--app "\$(\w+)"/.exec(raw)?.[1];
+  const plan = kitScriptLines(file).map((l) => PLAN_ASSEMBLY.exec(l)).find((m) => m !== null && m[2] === app);
+  if (!plan) return { assembly: from };
+  const roleArn = env[plan[1]];
+  const key = `${from.directory}|${stackName}|${roleArn}`;
+  if (!planned.has(key)) planned.set(key, new cxapi.CloudAssembly(planAssembly(from.directory, stackName, roleArn, join(mkdtempSync(join(tmpdir(), 'iam-plan-')), 'assembly')).dir));
+  return { assembly: planned.get(key)!, planRole: roleArn };
+}
+
 function stackNameIn(project: Project, token: string): string {
   return token.startsWith('$') ? project.env[token.slice(1)] : token;
 }
@@ -145,11 +166,16 @@ describe('buildspecs', () => {
 
 describe('cdk deploy through the bootstrap roles', () => {
   for (const project of projects) {
-    const deploys = project.commands.filter((c) => CDK_DEPLOY.test(c)).map((c) => stackNameIn(project, CDK_DEPLOY.exec(c)![1]));
-    for (const { line } of kitProgramLines(project.commands, project.env).filter((l) => CDK_DEPLOY.test(l.line))) deploys.push(stackNameIn(project, CDK_DEPLOY.exec(line)![1]));
-    for (const stackName of deploys) {
-      const roles = deployRolesOf(stackName);
-      for (const [label, arn] of [['deploy', roles.deploy], ...roles.filePublishing.map((r) => ['file-publishing', r])] as [string, string][]) {
+    const deploys = project.commands.filter((c) => CDK_DEPLOY.test(c)).map((c) => ({ stackName: stackNameIn(project, CDK_DEPLOY.exec(c)![1]), from: { assembly } as ReturnType<typeof assemblyOf> }));
+    for (const { line, raw, file } of kitProgramLines(project.commands, project.env).filter((l) => CDK_DEPLOY.test(l.line))) {
+      const stackName = stackNameIn(project, CDK_DEPLOY.exec(line)![1]);
+      deploys.push({ stackName, from: assemblyOf(project.env, file, raw, stackName) });
+    }
+    for (const { stackName, from } of deploys) {
+      const roles = deployRolesOf(stackName, from.assembly);
+      const [deployLabel, publishingLabel] = from.planRole ? ['plan (for CloudFormation)', 'plan (for file publishing)'] : ['deploy', 'file-publishing'];
+      if (from.planRole) it(`${project.name}: cdk deploy ${stackName} runs on a copy of the assembly that names only the plan role`, () => expect([...new Set([roles.deploy, ...roles.filePublishing])]).toEqual([from.planRole]));
+      for (const [label, arn] of [[deployLabel, roles.deploy], ...roles.filePublishing.map((r) => [publishingLabel, r])] as [string, string][]) {
         it(`${project.name}: cdk deploy ${stackName} -> sts:AssumeRole on the ${label} role ${arn} is Allowed`, () =>
           expectAllowed(world, `${project.name} (cdk deploy ${stackName})`, project.role, { action: 'sts:AssumeRole', resource: arn }));
       }
@@ -169,13 +195,16 @@ describe('cdk deploy with a custom bootstrap qualifier', () => {
     const env = projectEnv(custom, PIPELINE_STACK, logicalId);
     const roleId = customStack.ofType('AWS::IAM::Role').find((r) => customStack.getAtt(r, 'Arn') === p.ServiceRole)!;
     const role = custom.role(PIPELINE_STACK, roleId);
-    const lines = [...commands, ...kitProgramLines(commands, env).map((l) => l.line)].filter((c) => CDK_DEPLOY.test(c));
-    for (const line of lines) {
+    const lines = kitProgramLines(commands, env).filter((l) => CDK_DEPLOY.test(l.line));
+    for (const { line, raw, file } of lines) {
       const token = CDK_DEPLOY.exec(line)![1];
       const stackName = token.startsWith('$') ? env[token.slice(1)] : token;
-      const roles = deployRolesOf(stackName, customAssembly);
+      const from = assemblyOf(env, file, raw, stackName, customAssembly);
+      const roles = deployRolesOf(stackName, from.assembly);
       it(`${customStack.ref(logicalId)}: cdk deploy ${stackName} -> sts:AssumeRole on ${roles.deploy} (qualifier ${qualifier}) is Allowed`, () => {
-        expect(roles.deploy).toContain(`cdk-${qualifier}-deploy-role-`);
+        // The plan role is the target's own (lib/target-account.ts), not a bootstrap role.
+        expect(roles.deploy).toContain(from.planRole ? ':role/notes-release-plan-' : `cdk-${qualifier}-deploy-role-`);
+        if (!from.planRole) expect(deployRolesOf(stackName, from.assembly).filePublishing.every((r) => r.includes(`cdk-${qualifier}-`))).toBe(true);
         return expectAllowed(custom, `${customStack.ref(logicalId)} (cdk deploy ${stackName})`, role, { action: 'sts:AssumeRole', resource: roles.deploy });
       });
     }
@@ -238,6 +267,9 @@ function scriptUses(script: string): (PrincipalUse & { project: Project })[] {
       const pipelineName = /--pipeline "?([\w-]+)"?/.exec(args)?.[1];
       // shift-outcome reads CodeDeploy through the bootstrap's read-only lookup role; the stateful
       // guard, the failed-create check and the change-set executor use the deploy role.
+      // The plan role's calls are checked in "the prod plan role" below (the baseline stack creates
+      // that role; when it is in this world, they are simulated against it there).
+      if (roleVariable === 'PLAN_ROLE_ARN') continue;
       const assumedRole = roleVariable === 'LOOKUP_ROLE_ARN' ? BOOTSTRAP_ROLES.lookup : BOOTSTRAP_ROLES.deploy;
       const assumed = roleArn ? world.role('CDKToolkit', assumedRole) : undefined;
       const viaAssumed = (action: string) => (assumedRole === BOOTSTRAP_ROLES.lookup ? action.startsWith('codedeploy:') : action.startsWith('cloudformation:'));
@@ -293,4 +325,101 @@ describe('what build and deploy projects must never do', () => {
   it('the buildspecs run the scripts that call AWS (release-version, render-plan and execute-change-set at least)', () => {
     expect(sdkScripts).toEqual(expect.arrayContaining(['release-version', 'render-plan', 'execute-change-set', 'deploy-mode', 'shift-outcome', 'failed-create']));
   });
+});
+
+// --- the prod plan role ---------------------------------------------------------------------------
+/** A role with this ARN in any stack of the world (the target's baseline stack creates the plan role). */
+function roleWithArn(arn: string): Principal | undefined {
+  for (const st of world.stacks) {
+    const id = st.ofType('AWS::IAM::Role').find((r) => st.getAtt(r, 'Arn') === arn);
+    if (id) return world.role(st.stackName, id);
+  }
+  return undefined;
+}
+
+/** Every IAM request a Plan project makes through the plan role: its kit script's bundled scripts (recorded) and the CDK CLI (derived from the copy it reads). */
+function planRoleRequests(project: Project): IamRequest[] {
+  const ctx = { account: ACCOUNT, region: world.region, topicKey: (a: string) => world.topicKey(a) };
+  const out: IamRequest[] = [];
+  for (const { raw, line } of kitProgramLines(project.commands, project.env)) {
+    if (!/"\$PLAN_ROLE_ARN"/.test(raw)) continue;
+    const bin = KIT_BIN.exec(raw)?.[1];
+    if (bin && bin !== 'plan-assembly') {
+      const stackName = /--stack "?([\w-]+)"?/.exec(line)?.[1];
+      const use = { label: project.name, principal: project.role, env: project.env, names: { ...(stackName ? { StackName: stackName } : {}) } };
+      for (const call of recorded().calls.filter((c) => c.component === `script/${bin}` && c.client === 'CloudFormationClient')) {
+        out.push(...(iamRequestsOf(call.command, bindCall(call, use), ctx) ?? []));
+      }
+    }
+  }
+  for (const { raw, line, file } of kitProgramLines(project.commands, project.env).filter((l) => CDK_DEPLOY.test(l.line))) {
+    const stackName = stackNameIn(project, CDK_DEPLOY.exec(line)![1]);
+    const from = assemblyOf(project.env, file, raw, stackName);
+    if (!from.planRole) continue;
+    const changeSet = /--change-set-name "?([^"\s]+)"?/.exec(line)?.[1] ?? 'x';
+    const bucketKey = world.bootstrapOf(world.region).getAtt('FileAssetsBucketEncryptionKey', 'Arn');
+    out.push(...cliRequests(cdkDeployNoExecuteCalls(from.assembly.getStackByName(stackName), changeSet, ctx), ctx, bucketKey));
+  }
+  return out;
+}
+
+/** `<action> <resource>`, asset object keys as `*` (each release publishes other objects). */
+const requestLine = (r: IamRequest) => `${r.action} ${r.resource.replace(/^(arn:aws:s3:::cdk-[^/]+-assets-[^/]+)\/.+$/, '$1/*')}`;
+
+describe('the prod plan role (the Plan steps, before the approval)', () => {
+  const planProjects = projects.filter((p) => p.env.PLAN_ROLE_ARN);
+  const stackArn = (name: string) => `arn:aws:cloudformation:${world.region}:${ACCOUNT}:stack/${name}/00000000-1111-4222-8333-444444444444`;
+  const bootstrap = `cdk-${world.qualifier}`;
+  /**
+   * Every call the Plan step makes through the plan role, and so exactly what the baseline stack's
+   * plan role must allow (the integrator checks its policy against this list). Nothing here
+   * executes a change set, updates or deletes a stack, or writes outside the bootstrap bucket.
+   */
+  const PLAN_ROLE_CALLS = [
+    `cloudformation:CreateChangeSet ${stackArn('NotesStack-prod')}`,
+    `cloudformation:DeleteChangeSet ${stackArn('NotesStack-prod')}`,
+    `cloudformation:DescribeChangeSet ${stackArn('NotesStack-prod')}`,
+    `cloudformation:DescribeStacks ${stackArn('CDKToolkit')}`,
+    `cloudformation:DescribeStacks ${stackArn('NotesStack-prod')}`,
+    `cloudformation:GetTemplate ${stackArn('NotesStack-prod')}`,
+    `cloudformation:UpdateTerminationProtection ${stackArn('NotesStack-prod')}`,
+    `iam:PassRole arn:aws:iam::${ACCOUNT}:role/${bootstrap}-cfn-exec-role-${ACCOUNT}-${world.region}`,
+    `kms:Decrypt <bootstrap bucket key>`,
+    `kms:GenerateDataKey <bootstrap bucket key>`,
+    `s3:GetEncryptionConfiguration arn:aws:s3:::${bootstrap}-assets-${ACCOUNT}-${world.region}`,
+    `s3:GetObject arn:aws:s3:::${bootstrap}-assets-${ACCOUNT}-${world.region}/*`,
+    `s3:ListBucket arn:aws:s3:::${bootstrap}-assets-${ACCOUNT}-${world.region}`,
+    `s3:PutObject arn:aws:s3:::${bootstrap}-assets-${ACCOUNT}-${world.region}/*`,
+    `ssm:GetParameter arn:aws:ssm:${world.region}:${ACCOUNT}:parameter/cdk-bootstrap/${world.qualifier}/version`,
+    `ssm:GetParameters arn:aws:ssm:${world.region}:${ACCOUNT}:parameter/cdk-bootstrap/${world.qualifier}/version`,
+  ];
+
+  it('the release, hotfix and rollback Plan steps (and only they) work through the plan role', () => {
+    expect(planProjects.map((p) => p.commands.find((c) => KIT_COMMAND.test(c))).sort()).toEqual(['bash plan.sh', 'bash plan.sh', 'bash rollback-plan.sh']);
+  });
+
+  for (const project of planProjects) {
+    const requests = planRoleRequests(project);
+    const key = world.bootstrapOf(world.region).getAtt('FileAssetsBucketEncryptionKey', 'Arn');
+    it(`${project.name}: its calls through the plan role are exactly the plan role's contract`, () => {
+      expect([...new Set(requests.map((r) => requestLine(r).replace(key, '<bootstrap bucket key>')))].sort()).toEqual([...PLAN_ROLE_CALLS].sort());
+    });
+    it(`${project.name}: sts:AssumeRole on the plan role ${project.env.PLAN_ROLE_ARN} is Allowed`, () =>
+      expectAllowed(world, project.name, project.role, { action: 'sts:AssumeRole', resource: project.env.PLAN_ROLE_ARN }));
+    for (const role of [BOOTSTRAP_ROLES.deploy, BOOTSTRAP_ROLES.filePublishing, BOOTSTRAP_ROLES.lookup]) {
+      const arn = world.bootstrapOf(world.region).getAtt(role, 'Arn');
+      it(`${project.name}: sts:AssumeRole on the bootstrap role ${arn} is Denied (the plan role is all it may use)`, () =>
+        expectDenied(world, project.name, project.role, { action: 'sts:AssumeRole', resource: arn }, 'before the approval only the plan role may be assumed'));
+    }
+    const planRole = roleWithArn(project.env.PLAN_ROLE_ARN);
+    if (planRole) {
+      for (const r of requests) {
+        it(`${project.name} as the plan role: ${r.action} on ${r.resource} is Allowed`, () => expectAllowed(world, `${project.name} (plan role)`, planRole, r));
+      }
+      for (const action of ['cloudformation:ExecuteChangeSet', 'cloudformation:UpdateStack', 'cloudformation:DeleteStack']) {
+        it(`the plan role: ${action} on NotesStack-prod is Denied`, () =>
+          expectDenied(world, 'the plan role', planRole, { action, resource: stackArn('NotesStack-prod') }, 'nothing before the approval changes prod'));
+      }
+    }
+  }
 });
