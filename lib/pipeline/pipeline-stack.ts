@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { AppConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
 import { LEDGER_KEYS, LEDGER_OUTPUT } from '../release/ledger';
 import { ROLLBACK_STAGES } from '../release/rollback-execution';
+import { DeployKit } from './deploy-kit';
 import { FailureRecorder } from './failure-recorder';
 import { jobReporterRoles } from './job-reporters';
 import { acknowledgeCrossAccountSupportStacks } from './nag';
@@ -46,6 +47,8 @@ export class NotesPipelineStack extends Stack {
   readonly releasePipeline: ReleasePipeline;
   readonly hotfixPipeline: ReleasePipeline;
   readonly rollbackPipeline: RollbackPipeline;
+  /** The deploy kit every deploy step runs (an asset of this stack). */
+  readonly deployKit: DeployKit;
   /** Writes a FAILED ledger entry for every prod attempt of the release and hotfix pipelines that did not become a release. */
   readonly failureRecorder: FailureRecorder;
   /** For release operators: every call of `npm run release` (status ... reject). */
@@ -117,8 +120,11 @@ export class NotesPipelineStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // One kit object for every deploy step of the three pipelines (lib/release/deploy-kit/).
+    this.deployKit = new DeployKit(this, 'DeployKit');
     const shared = {
       config,
+      deployKit: this.deployKit,
       ledgerTable: this.ledgerTable,
       archiveBucket: this.archiveBucket,
       artifactBucket: this.artifactBucket,

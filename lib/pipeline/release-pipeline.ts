@@ -42,6 +42,7 @@ import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
 import { AlarmWatchStep } from './alarm-watch';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
+import { DeployKit } from './deploy-kit';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
 import { BuildKind, buildProject, deployProject, failedCreateProject, PIPELINE_EXECUTION_ID, planProject, prodDeployProject, selfUpdateProject } from './steps';
@@ -117,6 +118,8 @@ export interface ReleasePipelineProps {
   readonly archiveBucket: s3.IBucket;
   readonly artifactBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
+  /** The deploy kit every deploy step runs (the pipeline's second source; see lib/pipeline/deploy-kit.ts). */
+  readonly deployKit: DeployKit;
   /** Minutes the prod stage watches the service-health metric alarms after the smoke test (default 10). */
   readonly alarmWatchMinutes?: number;
 }
@@ -136,6 +139,8 @@ export class ReleasePipeline extends Construct {
   readonly buildProject: codebuild.PipelineProject;
   /** The Source action's role (reads the repository through the CodeConnections connection). */
   readonly sourceActionRole: iam.Role;
+  /** The source action of the deploy kit (an S3 object of the pipeline stack's assets, never a trigger). */
+  readonly kitSourceAction: actions.S3SourceAction;
   readonly selfUpdateProject?: codebuild.PipelineProject;
   /** Prepares and renders the prod change set before the approval (and applies the stateful-change guard to it). */
   readonly planProject: codebuild.PipelineProject;
@@ -175,6 +180,16 @@ export class ReleasePipeline extends Construct {
       codeBuildCloneOutput: true,
       triggerOnPush: false,
       variablesNamespace: 'Source',
+    });
+    // The deploy kit: what every deploy step runs instead of the commit's code. One S3 object,
+    // published with the pipeline stack; no trigger, no polling (pushes start the pipeline).
+    const kit = new codepipeline.Artifact('DeployKit');
+    this.kitSourceAction = new actions.S3SourceAction({
+      actionName: 'DeployKit',
+      bucket: props.deployKit.bucket,
+      bucketKey: props.deployKit.s3ObjectKey,
+      output: kit,
+      trigger: actions.S3Trigger.NONE,
     });
 
     // --- The approval text (its length bounds CHANGE_SUMMARY) ------------------------------------
@@ -234,10 +249,11 @@ export class ReleasePipeline extends Construct {
         target: { account: config.pipeline.account, region: config.pipeline.region },
       });
       buildActions.push(
-        new actions.CodeBuildAction({ actionName: 'SelfUpdate', project: this.selfUpdateProject, input: source, extraInputs: [assembly], runOrder: 2 }),
+        new actions.CodeBuildAction({ actionName: 'SelfUpdate', project: this.selfUpdateProject, input: kit, extraInputs: [assembly], runOrder: 2 }),
       );
     }
-    allowCodeConnections(connectionArn, [this.buildProject, ...(this.selfUpdateProject ? [this.selfUpdateProject] : [])]);
+    // Only the Build step reads the repository; every deploy step gets the kit and the assembly.
+    allowCodeConnections(connectionArn, [this.buildProject]);
 
     // --- Deploy + smoke per environment -------------------------------------------------------
     const deployAndSmoke = (
@@ -248,12 +264,11 @@ export class ReleasePipeline extends Construct {
     ): { deploy: actions.CodeBuildAction; smoke: actions.LambdaInvokeAction; actions: codepipeline.IAction[] } => {
       const stageName = environmentStageName(env);
       const project = projectOf(`Deploy${stageName}Step`);
-      allowCodeConnections(connectionArn, [project]);
       this.deployProjects[env.name] = project;
       const deploy = new actions.CodeBuildAction({
         actionName: 'Deploy',
         project,
-        input: source,
+        input: kit,
         extraInputs: [assembly],
         variablesNamespace: `Deploy${stageName}`,
         environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: EXECUTION_ID_VARIABLE } },
@@ -270,7 +285,7 @@ export class ReleasePipeline extends Construct {
     };
 
     const stages: codepipeline.StageProps[] = [
-      { stageName: STAGE.source, actions: [sourceAction] },
+      { stageName: STAGE.source, actions: [sourceAction, this.kitSourceAction] },
       { stageName: STAGE.build, actions: buildActions },
     ];
     for (const env of preProduction) {
@@ -283,13 +298,12 @@ export class ReleasePipeline extends Construct {
     // exactly that change set: the approver reviews what will run.
     const prodStage = environmentStageName(prod);
     const planTarget = { ...common, stackName: notesStackName(prod), target: targetOf(prod), pipelineName: props.pipelineName };
-    this.planProject = planProject(this, 'PlanStep', planTarget);
-    allowCodeConnections(connectionArn, [this.planProject]);
+    this.planProject = planProject(this, 'PlanStep', { ...planTarget, service: config.service });
     const plan = new codepipeline.Artifact('Plan');
     const planAction = new actions.CodeBuildAction({
       actionName: 'Plan',
       project: this.planProject,
-      input: source,
+      input: kit,
       extraInputs: [assembly],
       outputs: [plan],
       variablesNamespace: 'Plan',
@@ -300,8 +314,7 @@ export class ReleasePipeline extends Construct {
     // holds nothing, or the step stops and lists what it kept) is cleared, because no change set can
     // be made against it; then the plan.
     this.failedCreateProject = failedCreateProject(this, 'FailedCreateStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
-    allowCodeConnections(connectionArn, [this.failedCreateProject]);
-    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: source, runOrder: 1 });
+    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: kit, runOrder: 1 });
     stages.push({ stageName: STAGE.plan, actions: [failedCreate, planAction] });
 
     // --- ApproveProd ------------------------------------------------------------------------
