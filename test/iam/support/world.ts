@@ -55,6 +55,8 @@ export interface Principal {
   /** Where the role is defined, e.g. `NotesPipeline/ReleaseReleaseRecorderStepRecorderRoleC060588A`. */
   readonly definedIn: string;
   readonly policies: SimulationIdentityPolicy[];
+  /** The role's permissions boundary (AWS allows only what both it and the identity policies allow). */
+  readonly boundary?: SimulationIdentityPolicy;
 }
 
 export interface Request {
@@ -93,7 +95,7 @@ export class IamWorld {
     this.built = built;
     this.region = built.config.pipeline.region;
     this.qualifier = options.bootstrapQualifier ?? String(app.node.tryGetContext('@aws-cdk/core:bootstrapQualifier') ?? 'hnb659fds');
-    const stacks: Stack[] = [...built.notesStacks, built.pipelineStack];
+    const stacks: Stack[] = [...built.notesStacks, built.pipelineStack, ...built.baselineStacks];
     this.stacks = stacks.map(
       (s) => new ResolvedStack(Template.fromStack(s).toJSON() as never, { stackName: s.stackName, account: ACCOUNT, region: Token.isUnresolved(s.region) ? this.region : s.region }),
     );
@@ -155,7 +157,9 @@ export class IamWorld {
         if (((p.Roles as string[] | undefined) ?? []).includes(name)) policies.push({ name: `${s.stackName}/${id}`, policy: p.PolicyDocument });
       }
     }
-    const principal = { arn, name, definedIn: notModelled.length ? `${key}, without ${notModelled.join(', ')}` : key, policies };
+    const boundaryArn = props.PermissionsBoundary as string | undefined;
+    const boundary = boundaryArn ? { name: boundaryArn, policy: this.managedPolicy(boundaryArn) } : undefined;
+    const principal = { arn, name, definedIn: notModelled.length ? `${key}, without ${notModelled.join(', ')}` : key, policies, ...(boundary ? { boundary } : {}) };
     this.roleCache.set(key, principal);
     return principal;
   }
@@ -297,6 +301,7 @@ export class IamWorld {
         },
       },
       identityPolicies: principal.policies,
+      ...(principal.boundary ? { permissionBoundaryPolicies: [principal.boundary] } : {}),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: this.resourcePolicy(action, resource),
