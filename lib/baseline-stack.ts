@@ -118,7 +118,7 @@ export class NotesBaselineStack extends Stack {
     because(prefixReason('CodeDeploy deployment groups'), deploymentGroups);
     because('Cognito user pool ids are random (<region>_<id>): IAM cannot scope a pool by its name, and the target account holds the notes pools only in the three-account layout (decision log, #11).', [userPools]);
     for (const w of executionWildcards(arn, each, qualifier, account, region)) because(w.reason, [w.resource]);
-    because('X-Ray segments, CodePipeline job results, CodeDeploy lifecycle hook results, kms:CreateKey, cognito-idp:CreateUserPool, secretsmanager:GetRandomPassword and logs:DescribeLogGroups have no resource-level permissions (Service Authorization Reference).', ['*']);
+    because('X-Ray segments, CodePipeline job results, CodeDeploy lifecycle hook results and codedeploy:StopDeployment (a failed alias update stops its traffic shift), kms:CreateKey, cognito-idp:CreateUserPool, secretsmanager:GetRandomPassword and logs:DescribeLogGroups have no resource-level permissions (Service Authorization Reference).', ['*']);
     because('API Gateway names its execution log groups API-Gateway-Execution-Logs_<REST API id>, and the id is random.', [arn('logs', 'log-group:API-Gateway-Execution-Logs_*')]);
     because('logs:DescribeLogGroups, which the API Gateway logging role calls, is scoped to the account and region at most.', [arn('logs', 'log-group:*')]);
     because('A stack ARN ends in the id CloudFormation gives the stack at creation; the stack name before it is fixed.', each(({ stack }) => [arn('cloudformation', `stack/${stack}/*`)]));
@@ -332,7 +332,7 @@ function executionStatements(p: ExecutionInputs): iam.PolicyStatement[] {
       'logs:TagLogGroup', 'logs:UntagLogGroup', 'logs:ListTagsLogGroup', 'logs:AssociateKmsKey', 'logs:DisassociateKmsKey', 'logs:PutDataProtectionPolicy', 'logs:DeleteDataProtectionPolicy', 'logs:GetDataProtectionPolicy',
     ], [...p.logGroups, ...p.logGroups.map((g) => `${g}:*`)]),
     // No resource-level permissions (Service Authorization Reference): create a key, a user pool, a random password; list log groups.
-    s('NoResourceLevelActions', ['kms:CreateKey', 'cognito-idp:CreateUserPool', 'secretsmanager:GetRandomPassword', 'logs:DescribeLogGroups'], ['*']),
+    s('NoResourceLevelActions', ['kms:CreateKey', 'cognito-idp:CreateUserPool', 'secretsmanager:GetRandomPassword', 'logs:DescribeLogGroups', 'codedeploy:StopDeployment'], ['*']),
     // DynamoDB: the notes tables, never their items.
     s('OwnTables', [
       'dynamodb:CreateTable', 'dynamodb:DeleteTable', 'dynamodb:DescribeTable', 'dynamodb:UpdateTable', 'dynamodb:DescribeContinuousBackups', 'dynamodb:UpdateContinuousBackups',
@@ -370,7 +370,7 @@ function executionStatements(p: ExecutionInputs): iam.PolicyStatement[] {
     s('OwnCodeDeploy', [
       'codedeploy:CreateApplication', 'codedeploy:DeleteApplication', 'codedeploy:GetApplication', 'codedeploy:UpdateApplication', 'codedeploy:RegisterApplicationRevision', 'codedeploy:GetApplicationRevision',
       'codedeploy:CreateDeploymentGroup', 'codedeploy:UpdateDeploymentGroup', 'codedeploy:DeleteDeploymentGroup', 'codedeploy:GetDeploymentGroup',
-      'codedeploy:CreateDeployment', 'codedeploy:GetDeployment', 'codedeploy:StopDeployment',
+      'codedeploy:CreateDeployment', 'codedeploy:GetDeployment',
       'codedeploy:CreateDeploymentConfig', 'codedeploy:DeleteDeploymentConfig', 'codedeploy:GetDeploymentConfig',
       'codedeploy:TagResource', 'codedeploy:UntagResource', 'codedeploy:ListTagsForResource',
     ], each(({ prefix }) => [arn('codedeploy', `application:${prefix}-*`), arn('codedeploy', `deploymentgroup:${prefix}-*/${prefix}-*`), arn('codedeploy', `deploymentconfig:${prefix}-*`)])),

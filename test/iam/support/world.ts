@@ -64,6 +64,8 @@ export interface Request {
   readonly action: string;
   readonly resource: string;
   readonly context?: Record<string, string | string[]>;
+  /** The account owning a resource whose ARN names none (`*`, S3, API Gateway); default ACCOUNT. */
+  readonly resourceAccount?: string;
 }
 
 export interface Outcome {
@@ -97,7 +99,8 @@ export class IamWorld {
     this.qualifier = options.bootstrapQualifier ?? String(app.node.tryGetContext('@aws-cdk/core:bootstrapQualifier') ?? 'hnb659fds');
     const stacks: Stack[] = [...built.notesStacks, built.pipelineStack, ...built.baselineStacks];
     this.stacks = stacks.map(
-      (s) => new ResolvedStack(Template.fromStack(s).toJSON() as never, { stackName: s.stackName, account: ACCOUNT, region: Token.isUnresolved(s.region) ? this.region : s.region }),
+      // A stack with an account of its own (the three-account layout) keeps it; the others are in ACCOUNT.
+      (s) => new ResolvedStack(Template.fromStack(s).toJSON() as never, { stackName: s.stackName, account: Token.isUnresolved(s.account) ? ACCOUNT : s.account, region: Token.isUnresolved(s.region) ? this.region : s.region }),
     );
     for (const s of this.stacks) {
       const key = `${s.env.account}/${s.env.region}`;
@@ -290,7 +293,7 @@ export class IamWorld {
       request: {
         principal: principal.arn,
         action,
-        resource: { resource, accountId: this.accountOf(resource) },
+        resource: { resource, accountId: resource.split(':')[4] || request.resourceAccount || this.accountOf(resource) },
         // Every SDK and CLI call is made over TLS (enforceSSL policies deny the rest).
         contextVariables: {
           'aws:SecureTransport': 'true',
