@@ -66,6 +66,8 @@ export class NotesBaselineStack extends Stack {
   /** Only in the account and region of the production environment. */
   readonly planRole?: iam.Role;
   readonly readerRole: iam.Role;
+  /** The NotesStacks this baseline serves (`NotesStack-<env>`). */
+  readonly serves: string[];
 
   constructor(scope: Construct, id: string, props: BaselineStackProps) {
     const first = props.environments[0];
@@ -80,6 +82,7 @@ export class NotesBaselineStack extends Stack {
       ...props,
     });
     const { config, environments, qualifier } = props;
+    this.serves = environments.map((e) => notesStackName(e));
     const service = config.service;
     const region = first.region;
     const account = this.account;
