@@ -3,7 +3,9 @@ import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { version as packageVersion } from '../package.json';
 import { AppConfig, loadConfig, loadRelease, notesStackName, ReleaseInfo } from './config';
 import { acknowledgeEmailSubscriptions, acknowledgePipelineServerlessFindings } from './constructs/serverless-nag';
+import { baselineGroups, baselineStackName, NotesBaselineStack } from './baseline-stack';
 import { NotesStack } from './notes-stack';
+import { bootstrapQualifier } from './pipeline/bootstrap';
 import { NotesPipelineStack, PIPELINE_STACK_NAME } from './pipeline/pipeline-stack';
 
 export interface BuildAppOptions {
@@ -17,11 +19,13 @@ export interface BuiltApp {
   readonly notesStacks: NotesStack[];
   /** `NotesPipeline`: release, hotfix and rollback pipelines, archive, ledger. */
   readonly pipelineStack: NotesPipelineStack;
+  /** `NotesBaseline-<envs>`: one per account and region of the environments (execution policy, boundary, plan and reader roles). */
+  readonly baselineStacks: NotesBaselineStack[];
 }
 
 /**
  * Builds the whole CDK app from `cdk.json` context: one `NotesStack-<env>` per configured
- * environment, tags, and the cdk-nag checks (AwsSolutions and Serverless). `bin/app.ts` calls this; tests call it on their own
+ * environment, one `NotesBaseline-<envs>` per account and region of them, tags, and the cdk-nag checks (AwsSolutions and Serverless). `bin/app.ts` calls this; tests call it on their own
  * `App` with their own context.
  */
 export function buildApp(app: App, options: BuildAppOptions = {}): BuiltApp {
@@ -39,6 +43,17 @@ export function buildApp(app: App, options: BuildAppOptions = {}): BuiltApp {
     return stack;
   });
 
+  // One baseline per account and region the environments deploy to, deployed by hand before `cdk bootstrap`.
+  const baselineStacks = baselineGroups(config).map((environments) => {
+    const stack = new NotesBaselineStack(app, baselineStackName(environments), {
+      config,
+      environments,
+      qualifier: bootstrapQualifier(notesStacks.find((s) => s.stackName === notesStackName(environments[0]))!),
+    });
+    Tags.of(stack).add('notes:component', 'baseline');
+    return stack;
+  });
+
   // The pipeline stack never depends on the release identity, so its template changes only when
   // its definition does (the release pipeline's SelfUpdate step relies on that).
   const pipelineStack = new NotesPipelineStack(app, PIPELINE_STACK_NAME, {
@@ -53,5 +68,5 @@ export function buildApp(app: App, options: BuildAppOptions = {}): BuiltApp {
   Tags.of(app).add('notes:service', config.service);
   Tags.of(app).add('notes:managed-by', 'cdk');
   if (options.nagChecks ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
-  return { config, release, notesStacks, pipelineStack };
+  return { config, release, notesStacks, pipelineStack, baselineStacks };
 }

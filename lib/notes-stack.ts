@@ -1,4 +1,5 @@
 import { CfnOutput, CfnParameter, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, ownsApiGatewayAccountSettings, ReleaseInfo, resourcePrefix } from './config';
@@ -10,7 +11,7 @@ import { Observability } from './constructs/observability';
 import { SmokeTestFunction, SmokeTestFunctionProps } from './constructs/smoke-test-function';
 import { SmokeUser } from './constructs/smoke-user';
 import { TrafficShift } from './constructs/traffic-shift';
-import { isCrossAccount, jobReporterRoleName, roleArn, smokeTestRoleName } from './target-account';
+import { isCrossAccount, jobReporterRoleName, permissionsBoundaryName, roleArn, smokeTestRoleName } from './target-account';
 import { ALL_AT_ONCE_CONFIG, DEPLOYMENT_CONFIG_PARAMETER, deploymentConfigFor, describeStrategy } from './traffic-shift';
 
 export interface NotesStackProps extends StackProps {
@@ -58,6 +59,9 @@ export class NotesStack extends Stack {
     const prefix = resourcePrefix(props.config, env);
     const removalPolicy = env.removalPolicy === 'retain' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
     const logRetention = env.logRetentionDays as logs.RetentionDays;
+    // Every role of this stack (its own, CDK's custom-resource and log-retention roles) carries the
+    // account's permissions boundary, created by the baseline stack (lib/baseline-stack.ts).
+    iam.PermissionsBoundary.of(this).apply(iam.ManagedPolicy.fromManagedPolicyName(this, 'PermissionsBoundary', permissionsBoundaryName(props.config.service, env.region)));
 
     this.table = new NotesTable(this, 'Notes', {
       removalPolicy,

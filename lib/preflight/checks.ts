@@ -1,7 +1,8 @@
 /**
  * The preflight checks: what a first `npx cdk deploy NotesPipeline` and the first release need
  * from each account and region. Each check returns ok, warn or fail, and for a problem the exact
- * commands that fix it. Checks only read (DescribeStacks, GetAccount, GetConnection,
+ * commands that fix it (naming the notes execution policy of lib/baseline-stack.ts where a bootstrap
+ * should use it). Checks only read (DescribeStacks, GetAccount, GetConnection,
  * DescribeSecret); the git token's value is never read.
  */
 import { CloudFormationClient, DescribeStacksCommand, Stack } from '@aws-sdk/client-cloudformation';
@@ -11,6 +12,7 @@ import { DescribeSecretCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { AppConfig } from '../config';
 import { EXIT, toCliError } from '../cli/errors';
 import { AppRequirements, DEFAULT_TOOLKIT_STACK, Target } from './requirements';
+import { executionPolicyName, policyArn } from '../target-account';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 
@@ -127,11 +129,28 @@ function trustingAccount(config: AppConfig, account: string): string | undefined
   return pipelineAccount && pipelineAccount !== account ? pipelineAccount : undefined;
 }
 
+/** The least-privilege execution policy the target's baseline stack creates (lib/baseline-stack.ts). */
+export function executionPolicyArnOf(req: AppRequirements, target: Target, account: string): string {
+  return policyArn(account, executionPolicyName(req.config.service, target.region));
+}
+
+/** The policies a bootstrap of this target should name: the notes execution policy where only NotesStacks deploy. */
+function executionPolicyFor(req: AppRequirements, target: Target, account: string): string {
+  return target.hostsEnvironments && !target.hostsPipeline ? executionPolicyArnOf(req, target, account) : ADMINISTRATOR_ACCESS;
+}
+
+/** Where a bootstrap command names the notes execution policy, the baseline stack that creates it must be deployed first. */
+function baselineFirst(req: AppRequirements, target: Target, account: string, flags: string[]): string[] {
+  const expected = executionPolicyArnOf(req, target, account);
+  if (!flags.some((f) => f.includes(expected))) return [];
+  return [`npx cdk deploy ${target.baselineStack ?? 'the NotesBaseline stack of this account'}   # first, once, with administrator credentials of account ${account}: creates ${expected}`];
+}
+
 export async function checkBootstrap(clients: Clients, req: AppRequirements, target: Target, account: string): Promise<CheckResult[]> {
   const label = targetLabel(account, target.region);
   const name = req.toolkitStackName;
   const trusted = trustingAccount(req.config, account);
-  const trustFlags = trusted ? [`--trust ${trusted}`, `--trust-for-lookup ${trusted}`, `--cloudformation-execution-policies ${ADMINISTRATOR_ACCESS}`] : [];
+  const trustFlags = trusted ? [`--trust ${trusted}`, `--trust-for-lookup ${trusted}`, `--cloudformation-execution-policies ${executionPolicyFor(req, target, account)}`] : [];
   let stack: Stack | undefined;
   try {
     stack = await describeStack(clients.cloudformation(target.region), name);
@@ -145,7 +164,7 @@ export async function checkBootstrap(clients: Clients, req: AppRequirements, tar
         check: 'bootstrap',
         status: 'fail',
         detail: `the CDK bootstrap stack ${name} does not exist in ${target.region}`,
-        fix: [bootstrapCommand(req, target, account, trustFlags)],
+        fix: [...baselineFirst(req, target, account, trustFlags), bootstrapCommand(req, target, account, trustFlags)],
       },
     ];
   }
@@ -201,30 +220,54 @@ export async function checkBootstrap(clients: Clients, req: AppRequirements, tar
             check: 'bootstrap trust',
             status: 'fail',
             detail: `${name} does not trust the pipeline account ${trusted} (trusts: ${trust.join(', ') || 'none'}), so the pipeline cannot deploy here`,
-            fix: [bootstrapCommand(req, target, account, [`--trust ${[...new Set([...trust, trusted])].join(',')}`, `--trust-for-lookup ${trusted}`, `--cloudformation-execution-policies ${list(param(stack, 'CloudFormationExecutionPolicies')).join(',') || ADMINISTRATOR_ACCESS}`])],
+            fix: [bootstrapCommand(req, target, account, [`--trust ${[...new Set([...trust, trusted])].join(',')}`, `--trust-for-lookup ${trusted}`, `--cloudformation-execution-policies ${list(param(stack, 'CloudFormationExecutionPolicies')).join(',') || executionPolicyFor(req, target, account)}`])],
           },
     );
   }
-  if (target.hostsEnvironments) {
-    const policies = list(param(stack, 'CloudFormationExecutionPolicies'));
-    // An empty parameter means the default: AdministratorAccess.
-    const admin = policies.length === 0 || policies.some((p) => p.endsWith(':iam::aws:policy/AdministratorAccess'));
-    const singleAccount = !req.config.pipeline.account || req.config.environments.every((e) => (e.account ?? req.config.pipeline.account) === req.config.pipeline.account);
-    results.push(
-      admin
-        ? {
-            target: label,
-            check: 'bootstrap execution policy',
-            status: 'warn',
-            detail:
-              `CloudFormation deploys ${target.stacks.filter((s) => s !== 'NotesPipeline').join(', ')} with AdministratorAccess: a template may create anything in account ${account}` +
-              (singleAccount ? '. In this single-account layout the dev deploy (before the approval) uses the same bootstrap roles as prod' : ''),
-            fix: [`${bootstrapCommand(req, target, account, [...(trusted ? [`--trust ${trusted}`] : []), '--cloudformation-execution-policies <least-privilege policy ARN>'])}   # see docs/02-cicd.md, First deploy`],
-          }
-        : { target: label, check: 'bootstrap execution policy', status: 'ok', detail: `CloudFormation deploys with ${policies.join(', ')}` },
-    );
-  }
+  if (target.hostsEnvironments) results.push(executionPolicyCheck(req, target, account, list(param(stack, 'CloudFormationExecutionPolicies')), trusted));
   return results;
+}
+
+/**
+ * Which policies CloudFormation deploys the NotesStacks here with. AdministratorAccess (or the
+ * empty default) is a warning; so is a custom list without the notes execution policy. Where the
+ * same bootstrap also deploys NotesPipeline (the single-account layout), the notes policy cannot
+ * be the only one: it covers the notes stacks, not the pipeline.
+ */
+function executionPolicyCheck(req: AppRequirements, target: Target, account: string, policies: string[], trusted: string | undefined): CheckResult {
+  const label = targetLabel(account, target.region);
+  const check = 'bootstrap execution policy';
+  const expected = executionPolicyArnOf(req, target, account);
+  const notes = target.stacks.filter((s) => s !== 'NotesPipeline').join(', ');
+  // An empty parameter means the default: AdministratorAccess.
+  const admin = policies.length === 0 || policies.some((p) => p.endsWith(':iam::aws:policy/AdministratorAccess'));
+  if (!admin && policies.includes(expected)) return { target: label, check, status: 'ok', detail: `CloudFormation deploys ${notes} with ${policies.join(', ')}` };
+  const baseline = target.baselineStack ?? 'the NotesBaseline stack of this account';
+  if (target.hostsPipeline) {
+    return {
+      target: label,
+      check,
+      status: 'warn',
+      detail:
+        `CloudFormation deploys ${notes} with ${admin ? 'AdministratorAccess' : policies.join(', ')}: a template may create anything in account ${account}. ` +
+        `In this single-account layout the same bootstrap also deploys NotesPipeline, so it cannot use the notes execution policy ${expected} alone, and the dev deploy (before the approval) uses the same bootstrap roles as prod`,
+      fix: [
+        `Put dev and prod in accounts of their own (cdk.json "notes:three-accounts", -c layout=three-accounts; docs/02-cicd.md, First deploy), deploy their baseline stacks, then bootstrap each with --cloudformation-execution-policies arn:aws:iam::<account>:policy/${executionPolicyName(req.config.service, target.region)}`,
+      ],
+    };
+  }
+  return {
+    target: label,
+    check,
+    status: 'warn',
+    detail: admin
+      ? `CloudFormation deploys ${notes} with AdministratorAccess: a template may create anything in account ${account}`
+      : `CloudFormation deploys ${notes} with ${policies.join(', ')}, not the notes execution policy ${expected}: what it allows is not what the simulator proves`,
+    fix: [
+      `npx cdk deploy ${baseline}   # first, once, with administrator credentials of account ${account}: creates ${expected}`,
+      `${bootstrapCommand(req, target, account, [...(trusted ? [`--trust ${trusted}`, `--trust-for-lookup ${trusted}`] : []), `--cloudformation-execution-policies ${expected}`])}   # see docs/02-cicd.md, First deploy`,
+    ],
+  };
 }
 
 // --- API Gateway account role --------------------------------------------------------------------

@@ -32,6 +32,8 @@ export interface Target {
   minBootstrapVersion: number;
   /** The NotesStack here that declares the API Gateway account settings (AWS::ApiGateway::Account), if any. */
   apiGatewayAccountOwner?: string;
+  /** The baseline stack of the NotesStacks here (execution policy, permissions boundary, release roles), if any. */
+  baselineStack?: string;
 }
 
 export interface AppRequirements {
@@ -80,6 +82,10 @@ export function appRequirements(cdkJson: CdkJson, toolkitStackName?: string): Ap
       target.hostsEnvironments ||= p.env;
       target.hostsPipeline ||= !p.env;
       target.minBootstrapVersion = Math.max(target.minBootstrapVersion, minVersion);
+    }
+    for (const baseline of built.baselineStacks) {
+      const target = targets.find((t) => t.stacks.some((s) => baseline.serves.includes(s)));
+      if (target) target.baselineStack = baseline.stackName;
     }
     return { config, toolkitStackName: toolkitStackName ?? cdkJson.toolkitStackName ?? DEFAULT_TOOLKIT_STACK, targets };
   } finally {

@@ -89,7 +89,7 @@ function bootstrapStack(overrides: { version?: string; qualifier?: string; trust
     Parameters: [
       { ParameterKey: 'Qualifier', ParameterValue: overrides.qualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER },
       { ParameterKey: 'TrustedAccounts', ParameterValue: overrides.trusted ?? '' },
-      { ParameterKey: 'CloudFormationExecutionPolicies', ParameterValue: overrides.policies ?? 'arn:aws:iam::111122223333:policy/notes-cfn-execution' },
+      { ParameterKey: 'CloudFormationExecutionPolicies', ParameterValue: overrides.policies ?? 'arn:aws:iam::111122223333:policy/notes-cfn-execution-eu-west-1' },
     ],
     Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: overrides.version ?? '28' }],
   };
@@ -138,6 +138,8 @@ describe('what the app requires comes from the synthesized app', () => {
         minBootstrapVersion: expect.any(Number),
         // dev is deployed first into this account and region, so its stack declares AWS::ApiGateway::Account.
         apiGatewayAccountOwner: 'NotesStack-dev',
+        // One baseline (execution policy, boundary, plan and reader roles) serves both environments here.
+        baselineStack: 'NotesBaseline-dev-prod',
       },
     ]);
     // The template's own guard agrees: its CheckBootstrapVersion rule refuses exactly the versions below it.
@@ -286,13 +288,103 @@ describe('each check fails with its fix', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/warn {2}bootstrap execution policy: CloudFormation deploys NotesStack-dev, NotesStack-prod with AdministratorAccess/);
     expect(run.stdout).toContain('the dev deploy (before the approval) uses the same bootstrap roles as prod');
-    expect(run.stdout).toContain('--cloudformation-execution-policies <least-privilege policy ARN>');
+    expect(run.stdout).toContain(`the same bootstrap also deploys NotesPipeline, so it cannot use the notes execution policy arn:aws:iam::${ACCOUNT}:policy/notes-cfn-execution-eu-west-1 alone`);
+    expect(run.stdout).toContain('Put dev and prod in accounts of their own (cdk.json "notes:three-accounts"');
     expect(run.stdout).toMatch(/Ready: \d+ checks passed, 1 with a warning/);
   });
 
   test('an empty execution policy parameter is the AdministratorAccess default', async () => {
     cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ policies: '' })] });
     expect(named((await report()).report, 'bootstrap execution policy')[0].status).toBe('warn');
+  });
+
+  describe('three-account layout: the target accounts\' execution policy', () => {
+    const PIPELINE = '111111111111';
+    const DEV = '222222222222';
+    const NOTES_POLICY = `arn:aws:iam::${DEV}:policy/notes-cfn-execution-eu-west-1`;
+    let threeAccounts: AppRequirements;
+    beforeAll(() => {
+      const json = cdkJson();
+      const layout = json.context!['notes:three-accounts'] as AppConfig;
+      layout.pipeline.approverEmails = ['approvers@notes.test'];
+      layout.pipeline.opsOwnerEmails = ['ops@notes.test'];
+      for (const e of layout.environments) e.alarmEmails = [];
+      threeAccounts = appRequirements({ ...json, context: { ...json.context, layout: 'three-accounts' } });
+    });
+    const asDev = () => sts.on(GetCallerIdentityCommand).resolves({ Account: DEV, Arn: `arn:aws:sts::${DEV}:assumed-role/deployer/dana` });
+    const devCheck = (r: PreflightReport, check: string) => r.checks.find((c) => c.target === `aws://${DEV}/${REGION}` && c.check === check)!;
+
+    test('the requirements name each target account\'s baseline stack', () => {
+      expect(threeAccounts.targets.map((t) => [t.account, t.stacks, t.baselineStack])).toEqual([
+        [DEV, ['NotesStack-dev'], 'NotesBaseline-dev'],
+        ['333333333333', ['NotesStack-prod'], 'NotesBaseline-prod'],
+        [PIPELINE, ['NotesPipeline'], undefined],
+      ]);
+    });
+
+    test('AdministratorAccess: a warning whose fix deploys the baseline, then bootstraps with its execution policy', async () => {
+      asDev();
+      cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ trusted: PIPELINE, policies: 'arn:aws:iam::aws:policy/AdministratorAccess' })] });
+
+      const { code, report: r } = await report(['--account', DEV], threeAccounts);
+
+      expect(code).toBe(0);
+      expect(devCheck(r, 'bootstrap execution policy')).toEqual({
+        target: `aws://${DEV}/${REGION}`,
+        check: 'bootstrap execution policy',
+        status: 'warn',
+        detail: `CloudFormation deploys NotesStack-dev with AdministratorAccess: a template may create anything in account ${DEV}`,
+        fix: [
+          `npx cdk deploy NotesBaseline-dev   # first, once, with administrator credentials of account ${DEV}: creates ${NOTES_POLICY}`,
+          `npx cdk bootstrap aws://${DEV}/${REGION} --trust ${PIPELINE} --trust-for-lookup ${PIPELINE} --cloudformation-execution-policies ${NOTES_POLICY}   # see docs/02-cicd.md, First deploy`,
+        ],
+      });
+      expect(calls()).toEqual(['sts:GetCallerIdentity default {}', `cloudformation:DescribeStacks ${REGION} {"StackName":"CDKToolkit"}`, `apigateway:GetAccount ${REGION} {}`, `cloudformation:DescribeStacks ${REGION} {"StackName":"NotesStack-dev"}`]);
+    });
+
+    test('another policy than the notes execution policy: a warning naming the one the simulator proves', async () => {
+      asDev();
+      cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ trusted: PIPELINE, policies: `arn:aws:iam::${DEV}:policy/hand-made` })] });
+
+      const check = devCheck((await report(['--account', DEV], threeAccounts)).report, 'bootstrap execution policy');
+
+      expect(check.status).toBe('warn');
+      expect(check.detail).toBe(`CloudFormation deploys NotesStack-dev with arn:aws:iam::${DEV}:policy/hand-made, not the notes execution policy ${NOTES_POLICY}: what it allows is not what the simulator proves`);
+      expect(check.fix![1]).toContain(`--cloudformation-execution-policies ${NOTES_POLICY}`);
+    });
+
+    test('the notes execution policy: ok', async () => {
+      asDev();
+      cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ trusted: PIPELINE, policies: NOTES_POLICY })] });
+
+      const { code, report: r } = await report(['--account', DEV], threeAccounts);
+
+      expect(devCheck(r, 'bootstrap execution policy')).toEqual(expect.objectContaining({ status: 'ok', detail: `CloudFormation deploys NotesStack-dev with ${NOTES_POLICY}` }));
+      expect(failing(r)).toEqual([]);
+      expect(code).toBe(0);
+    });
+
+    test('no bootstrap yet: the fix deploys the baseline first, then bootstraps with trust and the notes execution policy', async () => {
+      asDev();
+      cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).rejects(missingStack('CDKToolkit'));
+
+      const check = devCheck((await report(['--account', DEV], threeAccounts)).report, 'bootstrap');
+
+      expect(check.status).toBe('fail');
+      expect(check.fix).toEqual([
+        `npx cdk deploy NotesBaseline-dev   # first, once, with administrator credentials of account ${DEV}: creates ${NOTES_POLICY}`,
+        `npx cdk bootstrap aws://${DEV}/${REGION} --trust ${PIPELINE} --trust-for-lookup ${PIPELINE} --cloudformation-execution-policies ${NOTES_POLICY}`,
+      ]);
+    });
+
+    test('a target that does not trust the pipeline account: the fix keeps trust and names the notes execution policy when none is set', async () => {
+      asDev();
+      cfn.on(DescribeStacksCommand, { StackName: 'CDKToolkit' }).resolves({ Stacks: [bootstrapStack({ trusted: '', policies: '' })] });
+
+      const check = devCheck((await report(['--account', DEV], threeAccounts)).report, 'bootstrap trust');
+
+      expect(check.fix).toEqual([`npx cdk bootstrap aws://${DEV}/${REGION} --trust ${PIPELINE} --trust-for-lookup ${PIPELINE} --cloudformation-execution-policies ${NOTES_POLICY}`]);
+    });
   });
 
   test('multi-account: a target bootstrap that does not trust the pipeline account', async () => {
@@ -324,7 +416,7 @@ describe('each check fails with its fix', () => {
         check: 'bootstrap trust',
         detail: expect.stringContaining(`does not trust the pipeline account ${PIPELINE} (trusts: 123456789012)`),
         fix: [
-          `npx cdk bootstrap aws://${DEV}/${REGION} --trust 123456789012,${PIPELINE} --trust-for-lookup ${PIPELINE} --cloudformation-execution-policies arn:aws:iam::111122223333:policy/notes-cfn-execution`,
+          `npx cdk bootstrap aws://${DEV}/${REGION} --trust 123456789012,${PIPELINE} --trust-for-lookup ${PIPELINE} --cloudformation-execution-policies arn:aws:iam::111122223333:policy/notes-cfn-execution-eu-west-1`,
         ],
       }),
     ]);

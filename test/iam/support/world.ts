@@ -55,6 +55,8 @@ export interface Principal {
   /** Where the role is defined, e.g. `NotesPipeline/ReleaseReleaseRecorderStepRecorderRoleC060588A`. */
   readonly definedIn: string;
   readonly policies: SimulationIdentityPolicy[];
+  /** The role's permissions boundary (AWS allows only what both it and the identity policies allow). */
+  readonly boundary?: SimulationIdentityPolicy;
 }
 
 export interface Request {
@@ -62,6 +64,8 @@ export interface Request {
   readonly action: string;
   readonly resource: string;
   readonly context?: Record<string, string | string[]>;
+  /** The account owning a resource whose ARN names none (`*`, S3, API Gateway); default ACCOUNT. */
+  readonly resourceAccount?: string;
 }
 
 export interface Outcome {
@@ -93,9 +97,10 @@ export class IamWorld {
     this.built = built;
     this.region = built.config.pipeline.region;
     this.qualifier = options.bootstrapQualifier ?? String(app.node.tryGetContext('@aws-cdk/core:bootstrapQualifier') ?? 'hnb659fds');
-    const stacks: Stack[] = [...built.notesStacks, built.pipelineStack];
+    const stacks: Stack[] = [...built.notesStacks, built.pipelineStack, ...built.baselineStacks];
     this.stacks = stacks.map(
-      (s) => new ResolvedStack(Template.fromStack(s).toJSON() as never, { stackName: s.stackName, account: ACCOUNT, region: Token.isUnresolved(s.region) ? this.region : s.region }),
+      // A stack with an account of its own (the three-account layout) keeps it; the others are in ACCOUNT.
+      (s) => new ResolvedStack(Template.fromStack(s).toJSON() as never, { stackName: s.stackName, account: Token.isUnresolved(s.account) ? ACCOUNT : s.account, region: Token.isUnresolved(s.region) ? this.region : s.region }),
     );
     for (const s of this.stacks) {
       const key = `${s.env.account}/${s.env.region}`;
@@ -155,7 +160,9 @@ export class IamWorld {
         if (((p.Roles as string[] | undefined) ?? []).includes(name)) policies.push({ name: `${s.stackName}/${id}`, policy: p.PolicyDocument });
       }
     }
-    const principal = { arn, name, definedIn: notModelled.length ? `${key}, without ${notModelled.join(', ')}` : key, policies };
+    const boundaryArn = props.PermissionsBoundary as string | undefined;
+    const boundary = boundaryArn ? { name: boundaryArn, policy: this.managedPolicy(boundaryArn) } : undefined;
+    const principal = { arn, name, definedIn: notModelled.length ? `${key}, without ${notModelled.join(', ')}` : key, policies, ...(boundary ? { boundary } : {}) };
     this.roleCache.set(key, principal);
     return principal;
   }
@@ -286,7 +293,7 @@ export class IamWorld {
       request: {
         principal: principal.arn,
         action,
-        resource: { resource, accountId: this.accountOf(resource) },
+        resource: { resource, accountId: resource.split(':')[4] || request.resourceAccount || this.accountOf(resource) },
         // Every SDK and CLI call is made over TLS (enforceSSL policies deny the rest).
         contextVariables: {
           'aws:SecureTransport': 'true',
@@ -297,6 +304,7 @@ export class IamWorld {
         },
       },
       identityPolicies: principal.policies,
+      ...(principal.boundary ? { permissionBoundaryPolicies: [principal.boundary] } : {}),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: this.resourcePolicy(action, resource),
