@@ -29,6 +29,8 @@ export interface Gate {
   readonly approvalStage?: string;
   /** Stage names in pipeline order. */
   readonly stages: string[];
+  /** Every action of the pipeline, the approvals included. */
+  readonly actions: PipelineAction[];
   readonly before: PipelineAction[];
   readonly after: PipelineAction[];
 }
@@ -44,7 +46,7 @@ export function gates(world: IamWorld): Gate[] {
     const cut = approvalStage === undefined ? stages.length : stages.indexOf(approvalStage);
     const before = list.filter((a) => stages.indexOf(a.stage) < cut);
     const after = list.filter((a) => stages.indexOf(a.stage) > cut);
-    return { pipeline: list[0].pipeline, pipelineLogicalId, approvalStage, stages, before, after };
+    return { pipeline: list[0].pipeline, pipelineLogicalId, approvalStage, stages, actions: list, before, after };
   });
 }
 

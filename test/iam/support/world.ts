@@ -48,6 +48,13 @@ export const AWS_MANAGED_POLICIES: Record<string, Json> = {
       },
     ],
   },
+  // arn:aws:iam::aws:policy/AdministratorAccess, the CDK bootstrap CloudFormation execution role's
+  // unless `--cloudformation-execution-policies` names others. The isolation proofs need it: left
+  // out, an execution role would look powerless.
+  'arn:aws:iam::aws:policy/AdministratorAccess': {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+  },
   // arn:aws:iam::aws:policy/ReadOnlyAccess, attached to the CDK bootstrap lookup role. An excerpt:
   // the policy's statement lists read actions of every service; these are its entries for the
   // services the app reads through the lookup role (CodeDeploy, for the deploy step's shift outcome).
