@@ -105,11 +105,17 @@ const names = (list: Principal[]) => list.map((p) => p.definedIn).sort();
 const showPath = (p: Path) => `${p.to.definedIn} (${p.hops.join(' -> ')})`;
 
 const reachCache = new Map<string, Promise<Path[]>>();
-/** The roles a role can become; a path ends at the plan role (its own reach is the baseline stack's proof). */
+/** The roles a role can become; a path ends at the plan role (its own reach is the baseline stack's proof) and at the other roles of its step. */
 function reachOf(p: Principal): Promise<Path[]> {
   let r = reachCache.get(p.arn);
   if (!r) {
-    r = reachableFrom(world, p, (to) => to.arn === PLAN_ROLE_ARN);
+    // A known hole needs one path into prod to be shown still open; every other start is searched to the end.
+    const hole = beforeApproval.some((s) => s.principal.arn === p.arn && reachHoleOf(s));
+    // A path ends at another role of the same step (an action role starting its own project
+    // reaches the project role): that role is a start of its own, proven (or listed) in its own test.
+    const steps = beforeApproval.filter((s) => s.principal.arn === p.arn).map((s) => s.step);
+    const sameStep = (to: Principal) => beforeApproval.some((s) => s.principal.arn === to.arn && steps.includes(s.step));
+    r = reachableFrom(world, p, { stop: (to) => to.arn === PLAN_ROLE_ARN || sameStep(to), until: hole ? (to) => accountOf(to) === PROD : undefined });
     reachCache.set(p.arn, r);
   }
   return r;
@@ -185,12 +191,12 @@ describe('three-account layout: the Plan steps may assume the prod plan role and
 describe('three-account layout: no chain of roles leads from before the approval into prod', () => {
   const starts = byArn(beforeApproval.map((s) => s.principal)).map((p) => beforeApproval.find((s) => s.principal.arn === p.arn)!);
   for (const s of starts) {
-    const title = `${s.step} ${s.kind}: no role of account ${PROD} is reachable by sts:AssumeRole or iam:PassRole${isPlan(s) ? ` (but ${planRoleName(config.service, prodEnv.region)})` : ''}`;
+    const title = `${s.step} ${s.kind}: no role of account ${PROD} is reachable by sts:AssumeRole, iam:PassRole, codebuild:StartBuild or lambda:UpdateFunctionCode${isPlan(s) ? ` (but ${planRoleName(config.service, prodEnv.region)})` : ''}`;
     const hole = reachHoleOf(s);
     if (hole) {
       it(`KNOWN HOLE (issue #11 finding): ${s.step} ${s.kind} reaches the prod account: ${hole.finding}`, async () => {
         const into = (await reachOf(s.principal)).filter((p) => accountOf(p.to) === PROD);
-        expect(into.map(showPath)).toContainEqual(expect.stringContaining(prodDeployRole.name));
+        expect(into.map(showPath)).not.toEqual([]);
       });
     } else if (pendingPlan(s)) {
       it.skip(`${title} (skipped: ${PLAN_PENDING})`, () => undefined);
@@ -295,7 +301,7 @@ describe('single-account layout: the isolation it lacks (Allowed here; a fix fli
   it(`LACKS ISOLATION: the bootstrap CloudFormation execution role ${single.role(boot, BOOTSTRAP_ROLES.cloudFormationExecution).name} has AdministratorAccess (plain cdk bootstrap)`, () =>
     expect(single.role(boot, BOOTSTRAP_ROLES.cloudFormationExecution).policies.map((p) => p.name)).toContain('arn:aws:iam::aws:policy/AdministratorAccess'));
   it('LACKS ISOLATION: through the deploy role, the Dev deploy step reaches every role of the account, prod\'s included', async () => {
-    const reach = await reachableFrom(single, devDeploy.principal);
+    const reach = await reachableFrom(single, devDeploy.principal, { until: (p) => p.definedIn.startsWith('NotesStack-prod/') });
     const prodRoles = reach.filter((p) => p.to.definedIn.startsWith('NotesStack-prod/'));
     expect(prodRoles.length).toBeGreaterThan(0);
   });
