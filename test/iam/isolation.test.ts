@@ -17,19 +17,23 @@
  *   the prod deploy role. The pipelines' own service roles assume exactly their actions' roles.
  * - The Build step, the only one that runs the commit's code, may assume no role at all.
  * - Pipeline artifacts stay in the pipeline account: no role of dev or prod may read them.
+ * - The release operator (notes-release-operator, in the pipeline account) reads prod through the
+ *   prod reader role (`readerRoleName`): what `npm run release -- status` and `rollback` read there,
+ *   from the CLI's recorded calls.
  * - In the single-account layout the lack of isolation is stated as Allowed tests.
  *
  * KNOWN_HOLES lists what this proof found open on this branch (issue #11 findings), each asserted
  * as still Allowed with its reason, so the fix makes that test fail and the entry is removed.
  */
+import { iamRequestsOf, IamRequest } from './support/actions';
 import { BOOTSTRAP_ROLES } from './support/bootstrap';
-import { expectAllowed, expectDenied } from './support/harness';
-import { notesStackFacts, pipelineFacts } from './support/deployed';
+import { expectAllowed, expectDenied, recorded } from './support/harness';
+import { notesStackFacts, PIPELINE_STACK, pipelineFacts } from './support/deployed';
 import { reachableFrom, Path } from './support/reach';
 import { Gate, gates, rolesOf, serviceRoleOf, StepRole } from './support/stages';
 import { IamWorld, Principal } from './support/world';
 import { LIVE_ALIAS } from '../../lib/traffic-shift';
-import { planRoleName, roleArn } from '../../lib/target-account';
+import { planRoleName, readerRoleName, roleArn } from '../../lib/target-account';
 
 type BootstrapKind = keyof typeof BOOTSTRAP_ROLES;
 
@@ -282,6 +286,40 @@ describe('three-account layout: pipeline artifacts stay in the pipeline account'
       it(`${p.definedIn}: ${r.action} on ${r.resource} is Denied (${r.what}; every step that reads artifacts runs in the pipeline account)`, () =>
         expectDenied(world, p.definedIn, p, r, 'pipeline artifacts are read in the pipeline account only'));
     }
+  }
+});
+
+describe('three-account layout: the release operator reads prod through the prod reader role', () => {
+  const operator = world.holderOf('release-operator', [world.managedPolicyArn(PIPELINE_STACK, 'ReleaseOperatorPolicy')]);
+  const prodFunction = prodStack.ref(prod.apiFunction);
+  // The CLI's calls to prod, as its own tests recorded them (the first phase of npm test).
+  const calls = recorded().calls.filter((c) => c.component === 'cli/release' && (c.input.StackName === prod.stackName || c.input.FunctionName === prodFunction));
+  const requests: (IamRequest & { command: string })[] = [];
+  for (const c of calls) {
+    for (const r of iamRequestsOf(c.command, c.input, { account: PROD, region: prodEnv.region, topicKey: (a) => world.topicKey(a) }) ?? []) {
+      if (!requests.some((x) => x.action === r.action && x.resource === r.resource)) requests.push({ ...r, command: c.command });
+    }
+  }
+  const READER_ARN = roleArn(PROD, readerRoleName(config.service, prodEnv.region));
+  const reader = world.roleByArn(READER_ARN);
+  const READER_PENDING = `no template of account ${PROD} defines the prod reader role ${readerRoleName(config.service, prodEnv.region)} yet (the baseline stack and the CLI's switch to it are on other #11 branches)`;
+
+  it(`the CLI's recorded calls to prod are found: DescribeStacks and GetTemplate on ${prod.stackName}, GetAlias on its live alias`, () =>
+    expect(requests.map((r) => r.action).sort()).toEqual(['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'lambda:GetAlias']));
+  for (const r of requests) {
+    it(`a release operator (pipeline account) cannot ${r.action} on ${r.resource} directly (${r.command}: no resource policy lets another account in)`, () =>
+      expectDenied(world, 'a release operator', operator, r, 'prod is read through the prod reader role'));
+  }
+  if (!reader) {
+    it.skip(`a release operator may sts:AssumeRole the prod reader role, which may make every call above (skipped: ${READER_PENDING})`, () => undefined);
+    return;
+  }
+  it(`a release operator may sts:AssumeRole the prod reader role ${reader.name}`, () => expectAllowed(world, 'a release operator', operator, { action: 'sts:AssumeRole', resource: READER_ARN }));
+  for (const r of requests) {
+    it(`the prod reader role: ${r.command} -> ${r.action} on ${r.resource} is Allowed`, () => expectAllowed(world, reader.definedIn, reader, r));
+  }
+  for (const r of PROD_RESOURCES) {
+    it(`the prod reader role: ${r.action} on ${r.resource} is Denied (${r.what}; it reads, never writes)`, () => expectDenied(world, reader.definedIn, reader, r, 'the reader role is read-only'));
   }
 });
 
