@@ -7,15 +7,31 @@ import { NotesApi } from './constructs/notes-api';
 import { NotesAuth } from './constructs/notes-auth';
 import { NotesTable } from './constructs/notes-table';
 import { Observability } from './constructs/observability';
-import { SmokeTestFunction } from './constructs/smoke-test-function';
+import { SmokeTestFunction, SmokeTestFunctionProps } from './constructs/smoke-test-function';
 import { SmokeUser } from './constructs/smoke-user';
 import { TrafficShift } from './constructs/traffic-shift';
+import { isCrossAccount, jobReporterRoleName, roleArn, smokeTestRoleName } from './target-account';
 import { ALL_AT_ONCE_CONFIG, DEPLOYMENT_CONFIG_PARAMETER, deploymentConfigFor, describeStrategy } from './traffic-shift';
 
 export interface NotesStackProps extends StackProps {
   readonly config: AppConfig;
   readonly environment: EnvironmentConfig;
   readonly release: ReleaseInfo;
+}
+
+/**
+ * Where the smoke test reports its job: the pipeline's region, and for an environment outside the
+ * pipeline's account the pipeline account's job reporter role that trusts exactly this
+ * environment's smoke-test role (lib/target-account.ts).
+ */
+function pipelineReporting(config: AppConfig, env: EnvironmentConfig, partition: string): SmokeTestFunctionProps['pipeline'] {
+  const { pipeline } = config;
+  if (!isCrossAccount(env, pipeline.account)) return { region: pipeline.region };
+  return {
+    region: pipeline.region,
+    reporterRoleArn: roleArn(pipeline.account!, jobReporterRoleName(config.service, env.name), partition),
+    roleName: smokeTestRoleName(config.service, env.name, env.region),
+  };
 }
 
 /**
@@ -72,6 +88,7 @@ export class NotesStack extends Stack {
       healthSlaMs: env.healthSlaMs,
       logRetention,
       logRemovalPolicy: removalPolicy,
+      pipeline: pipelineReporting(props.config, env, this.partition),
     });
     // The one knob a rollback turns: deploy with DeploymentConfig=CodeDeployDefault.LambdaAllAtOnce
     // and the previous version serves everything at once (see the decision log, #13).

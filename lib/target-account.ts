@@ -51,3 +51,28 @@ export function roleArn(account: string, name: string, partition = 'aws'): strin
 export function policyArn(account: string, name: string, partition = 'aws'): string {
   return `arn:${partition}:iam::${account}:policy/${name}`;
 }
+
+/**
+ * The pipeline account's role through which a target account's smoke test reports its CodePipeline
+ * job (a job's result can only be reported by a principal of the pipeline's own account), one per
+ * environment outside the pipeline's account.
+ */
+export function jobReporterRoleName(service: string, envName: string): string {
+  return `${service}-${envName}-job-reporter`;
+}
+
+/**
+ * The smoke-test function's execution role name in an environment outside the pipeline's account,
+ * so that the job reporter's trust policy can name exactly that role.
+ */
+export function smokeTestRoleName(service: string, envName: string, region: string): string {
+  return `${service}-${envName}-smoke-test-${region}`;
+}
+
+/**
+ * Whether a target is in another account than the pipeline's. An omitted account means the
+ * account of the deploying credentials, which for the pipeline's deploy steps is the pipeline's.
+ */
+export function isCrossAccount(target: TargetPlace, pipelineAccount: string | undefined): boolean {
+  return target.account !== undefined && target.account !== pipelineAccount;
+}

@@ -13,6 +13,8 @@ export interface BackupCheckParameters {
   maxAgeMinutes: number;
   /** Name of the stack output holding the table name. */
   tableOutput: string;
+  /** Prod outside the pipeline's account: its read-only release role, assumed for both reads. */
+  roleArn?: string;
 }
 
 export interface BackupCheckResult {
@@ -28,7 +30,11 @@ export function parseBackupCheckParameters(p: Record<string, unknown>): BackupCh
   if (typeof region !== 'string' || region === '') throw new Error('backups validated: UserParameters.region is missing');
   if (typeof maxAge !== 'number' || !(maxAge > 0)) throw new Error('backups validated: UserParameters.maxAgeMinutes must be a positive number');
   const tableOutput = typeof p.tableOutput === 'string' ? p.tableOutput : 'TableName';
-  return { stackName, region, maxAgeMinutes: maxAge, tableOutput };
+  const roleArn = p.roleArn;
+  if (roleArn !== undefined && (typeof roleArn !== 'string' || !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn))) {
+    throw new Error('backups validated: UserParameters.roleArn must be an IAM role ARN');
+  }
+  return { stackName, region, maxAgeMinutes: maxAge, tableOutput, ...(roleArn ? { roleArn } : {}) };
 }
 
 function isStackMissing(err: unknown): boolean {

@@ -7,7 +7,10 @@
  *
  * Deployed by NotesStack, one per environment (`notes-<env>-smoke-test`). Environment:
  *   API_URL, USER_POOL_ID, SMOKE_CLIENT_ID, SMOKE_SECRET_ARN (JSON {"username","password"}),
- *   EXPECTED_VERSION (optional), HEALTH_SLA_MS (default 1000), HTTP_TIMEOUT_MS (default 5000).
+ *   EXPECTED_VERSION (optional), HEALTH_SLA_MS (default 1000), HTTP_TIMEOUT_MS (default 5000),
+ *   PIPELINE_REGION (the pipeline's region: the job is reported there; default the function's), and
+ *   JOB_REPORTER_ROLE_ARN in an environment outside the pipeline's account: CodePipeline takes a job's
+ *   result only from a principal of the pipeline's account, so the report goes through that role.
  * The pipeline's UserParameters `{"expectedVersion":"1.2.3"}` override EXPECTED_VERSION.
  *
  * Invoked without a CodePipeline job (an operator: `aws lambda invoke --payload '{}'`), it runs the
@@ -21,6 +24,7 @@ import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultComm
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
 import { MAX_SMOKE_SUMMARY_CHARS } from '../../lib/release/approval-limits';
+import { assumedRoleCredentials } from '../../lib/release/assumed-credentials';
 import { DEFAULT_HEALTH_SLA_MS, DEFAULT_TIMEOUT_MS, errorText, runSmokeChecks, type CheckName, type SmokeReport } from './checks';
 
 /** CodePipeline's limits: executionDetails.summary and failureDetails.message. */
@@ -102,10 +106,29 @@ export function parseUserParameters(raw: string | undefined): { expectedVersion?
 }
 
 // Clients are made once per container and reused by warm invocations.
-let codePipeline: CodePipelineClient | undefined;
+const pipelineClients = new Map<string, CodePipelineClient>();
 let secrets: SecretsManagerClient | undefined;
 const cognitoByRegion = new Map<string, CognitoIdentityProviderClient>();
-const pipelineClient = (): CodePipelineClient => (codePipeline ??= new CodePipelineClient({}));
+
+/**
+ * The client that reports the job: in the pipeline's region (PIPELINE_REGION), and, when
+ * JOB_REPORTER_ROLE_ARN is set (an environment outside the pipeline's account), with that role's
+ * credentials. Exported for the test that checks where a report goes.
+ */
+export function pipelineClient(env: NodeJS.ProcessEnv = process.env): CodePipelineClient {
+  const region = env.PIPELINE_REGION || undefined;
+  const roleArn = env.JOB_REPORTER_ROLE_ARN || undefined;
+  const key = `${region ?? ''} ${roleArn ?? ''}`;
+  let client = pipelineClients.get(key);
+  if (!client) {
+    client = new CodePipelineClient({
+      region,
+      ...(roleArn ? { credentials: assumedRoleCredentials(roleArn, 'notes-smoke-test-job-report', { region }) } : {}),
+    });
+    pipelineClients.set(key, client);
+  }
+  return client;
+}
 const secretsClient = (): SecretsManagerClient => (secrets ??= new SecretsManagerClient({}));
 function cognitoClient(region: string): CognitoIdentityProviderClient {
   let client = cognitoByRegion.get(region);

@@ -9,6 +9,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { assumedRoleCredentials, type AwsCredentialIdentityProvider } from '../release/assumed-credentials';
 import { ReleaseLedger } from '../release/ledger';
 import { CliError, EXIT, ErrorContext, toCliError } from './errors';
 import { Io } from './io';
@@ -32,6 +33,9 @@ export class Context {
   private s3Client?: S3Client;
   private cfn = new Map<string, CloudFormationClient>();
   private lambdaClients = new Map<string, LambdaClient>();
+  private prodCreds?: { credentials?: AwsCredentialIdentityProvider };
+  private prodCfn?: CloudFormationClient;
+  private prodLambdaClient?: LambdaClient;
   private ledgerPromise?: Promise<{ ledger: ReleaseLedger; tableName: string }>;
 
   constructor(
@@ -64,6 +68,27 @@ export class Context {
     let client = this.lambdaClients.get(region);
     if (!client) this.lambdaClients.set(region, (client = new LambdaClient({ region })));
     return client;
+  }
+
+  /** Credentials for reading prod: its read-only release role when prod is in another account, else the caller's own. */
+  private prodCredentials(): { credentials?: AwsCredentialIdentityProvider } {
+    const roleArn = this.settings.prod.readerRoleArn;
+    if (!roleArn) return {};
+    return (this.prodCreds ??= { credentials: assumedRoleCredentials(roleArn, 'notes-release-cli', { sts: this.sts }) });
+  }
+
+  /** CloudFormation in prod's account and region (the prod stack's outputs and template). */
+  prodCloudformation(): CloudFormationClient {
+    const { region, readerRoleArn } = this.settings.prod;
+    if (this.deps.cloudformation || !readerRoleArn) return this.cloudformation(region);
+    return (this.prodCfn ??= new CloudFormationClient({ region, ...this.prodCredentials() }));
+  }
+
+  /** Lambda in prod's account and region (the live alias). */
+  prodLambda(): LambdaClient {
+    const { region, readerRoleArn } = this.settings.prod;
+    if (!readerRoleArn) return this.lambda(region);
+    return (this.prodLambdaClient ??= new LambdaClient({ region, ...this.prodCredentials() }));
   }
 
   get fetch(): typeof fetch {

@@ -66,7 +66,7 @@ function targetErrorToCli(err: TargetError, requested: string | undefined): CliE
 async function planSummary(ctx: Context, target: RollbackTarget['target']): Promise<string> {
   const { prod } = ctx.settings;
   try {
-    const plan = await rollbackPlan(ctx.s3, ctx.cloudformation(prod.region), target, prod.stackName, prod.region);
+    const plan = await rollbackPlan(ctx.s3, ctx.prodCloudformation(), target, prod.stackName, prod.region);
     return plan.summary;
   } catch (err) {
     return `could not be worked out here (${(err as Error).message}); the rollback's Plan step shows it before the approval`;

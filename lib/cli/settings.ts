@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { AppConfig, configFromContext, notesStackName, productionEnvironment } from '../config';
+import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
 import { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
 
 /** Names as lib/pipeline/pipeline-stack.ts gives them (a test keeps them equal). */
@@ -18,7 +19,11 @@ export interface Settings {
   pipelines: { release: string; hotfix: string; rollback: string };
   /** The release pipeline's production stage (promotions into it are paused by a rollback). */
   prodStage: string;
-  prod: { name: string; stackName: string; region: string };
+  /**
+   * The production environment. `readerRoleArn`: prod is in another account than the pipeline, so
+   * its stack and live alias are read as prod's read-only release role (docs/02-cicd.md).
+   */
+  prod: { name: string; stackName: string; region: string; readerRoleArn?: string };
   /** Undefined: discover from the NotesPipeline stack output. */
   ledgerTable?: string;
   /** Overrides the prod /health URL (else from NotesStack-<prod>'s ApiUrl output). */
@@ -62,7 +67,14 @@ export function resolveSettings(flags: GlobalFlags, env: NodeJS.ProcessEnv, conf
       rollback: flags['rollback-pipeline'] ?? env.NOTES_ROLLBACK_PIPELINE ?? DEFAULT_PIPELINES.rollback,
     },
     prodStage: flags['prod-stage'] ?? env.NOTES_PROD_STAGE ?? stageNameOf(prodName),
-    prod: { name: prodName, stackName: notesStackName({ name: prodName }), region: prodEnv?.region ?? region },
+    prod: {
+      name: prodName,
+      stackName: notesStackName({ name: prodName }),
+      region: prodEnv?.region ?? region,
+      ...(prodEnv && config && isCrossAccount(prodEnv, config.pipeline.account)
+        ? { readerRoleArn: roleArn(prodEnv.account!, readerRoleName(config.service, prodEnv.region)) }
+        : {}),
+    },
     ledgerTable: flags['ledger-table'] ?? env.NOTES_LEDGER_TABLE,
     healthUrl: flags['health-url'] ?? env.NOTES_HEALTH_URL,
   };

@@ -80,7 +80,7 @@ async function prodStatus(ctx: Context): Promise<ProdStatus> {
   let outputs: Promise<Output[]> | undefined;
   const stackOutputs = (): Promise<Output[]> =>
     (outputs ??= ctx
-      .cloudformation(prod.region)
+      .prodCloudformation()
       .send(new DescribeStacksCommand({ StackName: prod.stackName }))
       .then((out) => out.Stacks?.[0]?.Outputs ?? []));
   try {
@@ -105,17 +105,17 @@ async function prodStatus(ctx: Context): Promise<ProdStatus> {
   } catch (err) {
     result.healthError = (err as Error).message;
   }
-  result.alias = await liveAlias(ctx, prod.region, stackOutputs);
+  result.alias = await liveAlias(ctx, stackOutputs);
   return result;
 }
 
 /** What the live alias serves: GetAlias's version and, during a shift, its RoutingConfig weights. */
-async function liveAlias(ctx: Context, region: string, stackOutputs: () => Promise<Output[]>): Promise<LiveAliasStatus> {
+async function liveAlias(ctx: Context, stackOutputs: () => Promise<Output[]>): Promise<LiveAliasStatus> {
   let functionName: string | undefined;
   try {
     functionName = (await stackOutputs()).find((o) => o.OutputKey === API_FUNCTION_OUTPUT)?.OutputValue;
     if (!functionName) return { error: `stack ${ctx.settings.prod.stackName} has no ${API_FUNCTION_OUTPUT} output (deployed before traffic shifting: no live alias)` };
-    const alias = await ctx.lambda(region).send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS_NAME }));
+    const alias = await ctx.prodLambda().send(new GetAliasCommand({ FunctionName: functionName, Name: LIVE_ALIAS_NAME }));
     if (!alias?.FunctionVersion) throw new Error(`GetAlias ${functionName}:${LIVE_ALIAS_NAME} returned no version`);
     const extra = Object.entries(alias.RoutingConfig?.AdditionalVersionWeights ?? {}).filter(([, w]) => w > 0);
     if (extra.length === 0) return { functionName, version: alias.FunctionVersion };

@@ -15,6 +15,8 @@ export interface ServiceFunctionProps {
   readonly description: string;
   /** Physical name; omit to let CloudFormation name it. */
   readonly functionName?: string;
+  /** Physical name of the execution role; omit to let CloudFormation name it. */
+  readonly roleName?: string;
   readonly environment?: Record<string, string>;
   readonly timeout: Duration;
   readonly memorySize: number;
@@ -49,6 +51,7 @@ export class ServiceFunction extends Construct {
     });
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      roleName: props.roleName,
       description: `Execution role of ${props.description}`,
     });
     this.logGroup.grantWrite(this.role);

@@ -18,6 +18,12 @@ export interface SmokeTestFunctionProps {
   readonly healthSlaMs: number;
   readonly logRetention: logs.RetentionDays;
   readonly logRemovalPolicy: RemovalPolicy;
+  /**
+   * Where the job is reported: the pipeline's region; for an environment outside the pipeline's
+   * account also the pipeline account's reporter role to assume, and the name this function's role
+   * must have (the reporter role trusts exactly that role).
+   */
+  readonly pipeline: { readonly region: string; readonly reporterRoleArn?: string; readonly roleName?: string };
 }
 
 /** The smoke-test function's physical name for an environment prefix. */
@@ -45,6 +51,7 @@ export class SmokeTestFunction extends Construct {
       // CodePipeline invokes it asynchronously. The handler reports its job exactly once; a Lambda
       // retry would run the checks again against a job that is already reported (or timed out).
       retryAttempts: 0,
+      roleName: props.pipeline.roleName,
       logRetention: props.logRetention,
       logRemovalPolicy: props.logRemovalPolicy,
       environment: {
@@ -54,6 +61,8 @@ export class SmokeTestFunction extends Construct {
         SMOKE_SECRET_ARN: props.smokeUser.secret.secretArn,
         EXPECTED_VERSION: props.expectedVersion,
         HEALTH_SLA_MS: String(props.healthSlaMs),
+        PIPELINE_REGION: props.pipeline.region,
+        ...(props.pipeline.reporterRoleArn ? { JOB_REPORTER_ROLE_ARN: props.pipeline.reporterRoleArn } : {}),
       },
     });
     props.smokeUser.grantRead(fn.function);
@@ -65,6 +74,13 @@ export class SmokeTestFunction extends Construct {
         resources: ['*'],
       }),
     );
+    if (props.pipeline.reporterRoleArn) {
+      // Outside the pipeline's account, CodePipeline takes the job's result only from a principal of
+      // the pipeline's account: the report goes through that account's reporter role for this environment.
+      fn.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'ReportThroughPipelineAccount', actions: ['sts:AssumeRole'], resources: [props.pipeline.reporterRoleArn] }),
+      );
+    }
     Validations.of(fn.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:

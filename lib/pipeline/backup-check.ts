@@ -15,6 +15,8 @@ export interface BackupCheckStepProps {
   readonly target: DeployTarget;
   /** The newest restorable point may be at most this old (default 15 minutes). */
   readonly maxAge?: Duration;
+  /** Prod in another account than the pipeline: its read-only release role, which the check assumes for its reads. */
+  readonly readerRoleArn?: string;
 }
 
 /**
@@ -45,6 +47,13 @@ export class BackupCheckStep extends Construct {
     );
     // CloudFormation names the (unnamed) notes table "<stack name>-<logical id>-<suffix>".
     const tableArn = Arn.format({ service: 'dynamodb', resource: 'table', resourceName: `${props.stackName}-*`, region: props.target.region, account }, stack);
+    if (props.readerRoleArn) {
+      // Another account: the reads are made as prod's read-only release role (its baseline stack).
+      fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'AssumeProdReaderRole', actions: ['sts:AssumeRole'], resources: [props.readerRoleArn] }));
+      allowJobReporting(fn.role);
+      this.function = fn.function;
+      return;
+    }
     fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadProdStackOutputs', actions: ['cloudformation:DescribeStacks'], resources: [stackArn] }));
     fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ReadProdTableBackupState', actions: ['dynamodb:DescribeContinuousBackups'], resources: [tableArn] }));
     acknowledgeWildcardResource(
@@ -71,6 +80,7 @@ export class BackupCheckStep extends Construct {
         stackName: this.props.stackName,
         region: this.props.target.region,
         maxAgeMinutes: (this.props.maxAge ?? Duration.minutes(15)).toMinutes(),
+        ...(this.props.readerRoleArn ? { roleArn: this.props.readerRoleArn } : {}),
       },
     });
   }

@@ -12,6 +12,7 @@
 import { Aws, BOOTSTRAP_QUALIFIER_CONTEXT, DefaultStackSynthesizer, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
+import { planRoleName, roleArn as targetRoleArn } from '../target-account';
 
 export interface DeployTarget {
   /** Account to deploy into; undefined: the pipeline's own account. */
@@ -44,6 +45,19 @@ export function filePublishingRoleArn(scope: IConstruct, target: DeployTarget): 
 /** The bootstrap's read-only role (ReadOnlyAccess): the deploy step reads its CodeDeploy deployment through it. */
 export function lookupRoleArn(scope: IConstruct, target: DeployTarget): string {
   return roleArn(scope, 'lookup', target);
+}
+
+/**
+ * The prod account's plan role (`lib/target-account.ts`, created by the target's baseline stack):
+ * the Plan steps prepare and read change sets and publish assets through it, and nothing else.
+ */
+export function planRoleArn(target: DeployTarget, service: string): string {
+  return targetRoleArn(target.account ?? Aws.ACCOUNT_ID, planRoleName(service, target.region), Aws.PARTITION);
+}
+
+/** The only statement a Plan project's role gets beyond logs and artifacts (and, in a rollback, the archive). */
+export function assumePlanRoleStatement(target: DeployTarget, service: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({ sid: 'AssumeProdPlanRole', actions: ['sts:AssumeRole'], resources: [planRoleArn(target, service)] });
 }
 
 /** The only statement a deploy project's role gets beyond logs and artifacts. */

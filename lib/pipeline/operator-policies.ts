@@ -44,6 +44,11 @@ export interface ReleaseOperatorPolicyProps {
   readonly archivedAssembliesArn: string;
   /** The prod notes-api function's `live` alias: `status` shows the version it serves. */
   readonly liveAliasArn: string;
+  /**
+   * Prod in another account: its read-only release role. The CLI reads the prod stack, its template
+   * and the live alias as that role, so the policy allows assuming it instead of those reads.
+   */
+  readonly prodReaderRoleArn?: string;
 }
 
 /** The CloudFormation stack ARN pattern (a stack's id is a generated UUID after the name). */
@@ -68,7 +73,23 @@ function codepipelineArn(scope: Construct, resource: string): string {
  */
 export function releaseOperatorPolicy(scope: Construct, id: string, props: ReleaseOperatorPolicyProps): iam.ManagedPolicy {
   const pipelines = [props.releasePipelineName, props.hotfixPipelineName, props.rollbackPipelineName];
-  const stackArns = props.stacks.map((s) => stackArnPattern(scope, s));
+  const crossAccount = props.prodReaderRoleArn !== undefined;
+  const isProd = (s: StackRef) => s.stackName === props.prodStack.stackName && s.account === props.prodStack.account && s.region === props.prodStack.region;
+  const stackArns = props.stacks.filter((s) => !(crossAccount && isProd(s))).map((s) => stackArnPattern(scope, s));
+  const prodReads = crossAccount
+    ? [new iam.PolicyStatement({ sid: 'ReadProdThroughItsReaderRole', actions: ['sts:AssumeRole'], resources: [props.prodReaderRoleArn!] })]
+    : [
+        new iam.PolicyStatement({
+          sid: 'PlanRollbackFromProdTemplate',
+          actions: ['cloudformation:GetTemplate'],
+          resources: [stackArnPattern(scope, props.prodStack)],
+        }),
+        new iam.PolicyStatement({
+          sid: 'ReadLiveAlias',
+          actions: ['lambda:GetAlias'],
+          resources: [props.liveAliasArn],
+        }),
+      ];
   const policy = new iam.ManagedPolicy(scope, id, {
     managedPolicyName: props.managedPolicyName,
     description: 'Notes release operators: npm run release -- status, history, rollback, resume, approve, reject',
@@ -109,20 +130,11 @@ export function releaseOperatorPolicy(scope: Construct, id: string, props: Relea
         resources: stackArns,
       }),
       new iam.PolicyStatement({
-        sid: 'PlanRollbackFromProdTemplate',
-        actions: ['cloudformation:GetTemplate'],
-        resources: [stackArnPattern(scope, props.prodStack)],
-      }),
-      new iam.PolicyStatement({
         sid: 'PlanRollbackFromArchivedAssembly',
         actions: ['s3:GetObject', 's3:GetObjectVersion'],
         resources: [props.archivedAssembliesArn],
       }),
-      new iam.PolicyStatement({
-        sid: 'ReadLiveAlias',
-        actions: ['lambda:GetAlias'],
-        resources: [props.liveAliasArn],
-      }),
+      ...prodReads,
     ],
   });
   acknowledgeWildcardResource(

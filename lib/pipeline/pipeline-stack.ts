@@ -13,7 +13,11 @@ import { Construct } from 'constructs';
 import { AppConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
 import { LEDGER_KEYS, LEDGER_OUTPUT } from '../release/ledger';
 import { ROLLBACK_STAGES } from '../release/rollback-execution';
+import { DeployKit } from './deploy-kit';
 import { FailureRecorder } from './failure-recorder';
+import { jobReporterRoles } from './job-reporters';
+import { acknowledgeCrossAccountSupportStacks } from './nag';
+import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
 import { dataRestorePolicy, releaseOperatorPolicy } from './operator-policies';
 import { ReleasePipeline, STAGE } from './release-pipeline';
 import { ARCHIVED_ASSEMBLIES, RollbackPipeline } from './rollback-pipeline';
@@ -43,12 +47,16 @@ export class NotesPipelineStack extends Stack {
   readonly releasePipeline: ReleasePipeline;
   readonly hotfixPipeline: ReleasePipeline;
   readonly rollbackPipeline: RollbackPipeline;
+  /** The deploy kit every deploy step runs (an asset of this stack). */
+  readonly deployKit: DeployKit;
   /** Writes a FAILED ledger entry for every prod attempt of the release and hotfix pipelines that did not become a release. */
   readonly failureRecorder: FailureRecorder;
   /** For release operators: every call of `npm run release` (status ... reject). */
   readonly releaseOperatorPolicy: iam.ManagedPolicy;
   /** For whoever restores data: every call of `npm run restore`. */
   readonly dataRestorePolicy: iam.ManagedPolicy;
+  /** Roles through which smoke tests in other accounts report their jobs, by environment name. */
+  readonly jobReporters: Record<string, iam.Role>;
 
   constructor(scope: Construct, id: string, props: NotesPipelineStackProps) {
     super(scope, id, { stackName: PIPELINE_STACK_NAME, description: 'Notes release, hotfix and rollback pipelines, release archive and ledger', ...props });
@@ -112,8 +120,11 @@ export class NotesPipelineStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    // One kit object for every deploy step of the three pipelines (lib/release/deploy-kit/).
+    this.deployKit = new DeployKit(this, 'DeployKit');
     const shared = {
       config,
+      deployKit: this.deployKit,
       ledgerTable: this.ledgerTable,
       archiveBucket: this.archiveBucket,
       artifactBucket: this.artifactBucket,
@@ -150,6 +161,8 @@ export class NotesPipelineStack extends Stack {
       ...shared,
       releasePipelineName: this.releasePipeline.pipelineName,
     });
+
+    this.jobReporters = jobReporterRoles(this, config);
 
     this.failureRecorder = new FailureRecorder(this, 'FailureRecorder', {
       pipelines: [this.releasePipeline, this.hotfixPipeline].map((p) => ({ pipeline: p.pipeline, pipelineName: p.pipelineName })),
@@ -189,6 +202,7 @@ export class NotesPipelineStack extends Stack {
         account: prod.account ?? Stack.of(this).account,
         arnFormat: ArnFormat.COLON_RESOURCE_NAME,
       }),
+      prodReaderRoleArn: isCrossAccount(prod, config.pipeline.account) ? roleArn(prod.account!, readerRoleName(config.service, prod.region), this.partition) : undefined,
     });
     this.dataRestorePolicy = dataRestorePolicy(this, 'DataRestorePolicy', {
       managedPolicyName: `${config.service}-data-restore`,
@@ -202,6 +216,14 @@ export class NotesPipelineStack extends Stack {
       value: this.dataRestorePolicy.managedPolicyArn,
       description: 'Managed policy for data restores (npm run restore); attach through a permission set or role',
     });
+
+    // CDK's support stacks for the smoke tests' cross-account action roles (three-account layout).
+    acknowledgeCrossAccountSupportStacks(
+      this,
+      config.environments
+        .filter((e) => isCrossAccount(e, config.pipeline.account))
+        .map((e) => `arn:${this.partition}:lambda:${e.region}:${e.account}:function:${resourcePrefix(config, e)}-smoke-test`),
+    );
 
     // The operator CLI finds the ledger through this output.
     new CfnOutput(this, LEDGER_OUTPUT, {

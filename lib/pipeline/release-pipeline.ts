@@ -38,8 +38,11 @@ import {
   MAX_SMOKE_SUMMARY_CHARS,
   MAX_VERSION_CHARS,
 } from '../release/approval-limits';
+import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
+import { AlarmWatchStep } from './alarm-watch';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
+import { DeployKit } from './deploy-kit';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import { ReleaseRecorderStep } from './release-recorder';
 import { BuildKind, buildProject, deployProject, failedCreateProject, PIPELINE_EXECUTION_ID, planProject, prodDeployProject, selfUpdateProject } from './steps';
@@ -115,6 +118,8 @@ export interface ReleasePipelineProps {
   readonly archiveBucket: s3.IBucket;
   readonly artifactBucket: s3.IBucket;
   readonly encryptionKey: kms.IKey;
+  /** The deploy kit every deploy step runs (the pipeline's second source; see lib/pipeline/deploy-kit.ts). */
+  readonly deployKit: DeployKit;
   /** Minutes the prod stage watches the service-health metric alarms after the smoke test (default 10). */
   readonly alarmWatchMinutes?: number;
 }
@@ -134,12 +139,16 @@ export class ReleasePipeline extends Construct {
   readonly buildProject: codebuild.PipelineProject;
   /** The Source action's role (reads the repository through the CodeConnections connection). */
   readonly sourceActionRole: iam.Role;
+  /** The source action of the deploy kit (an S3 object of the pipeline stack's assets, never a trigger). */
+  readonly kitSourceAction: actions.S3SourceAction;
   readonly selfUpdateProject?: codebuild.PipelineProject;
   /** Prepares and renders the prod change set before the approval (and applies the stateful-change guard to it). */
   readonly planProject: codebuild.PipelineProject;
   /** Clears a prod stack left in ROLLBACK_COMPLETE by a failed first create (or says how). */
   readonly failedCreateProject: codebuild.PipelineProject;
   readonly backupCheck: BackupCheckStep;
+  /** Prod in another account only: the step that watches prod's alarms after the deploy (else the stage's CloudWatchAlarm rules do). */
+  readonly alarmWatch?: AlarmWatchStep;
   readonly recorder: ReleaseRecorderStep;
 
   constructor(scope: Construct, id: string, props: ReleasePipelineProps) {
@@ -171,6 +180,16 @@ export class ReleasePipeline extends Construct {
       codeBuildCloneOutput: true,
       triggerOnPush: false,
       variablesNamespace: 'Source',
+    });
+    // The deploy kit: what every deploy step runs instead of the commit's code. One S3 object,
+    // published with the pipeline stack; no trigger, no polling (pushes start the pipeline).
+    const kit = new codepipeline.Artifact('DeployKit');
+    this.kitSourceAction = new actions.S3SourceAction({
+      actionName: 'DeployKit',
+      bucket: props.deployKit.bucket,
+      bucketKey: props.deployKit.s3ObjectKey,
+      output: kit,
+      trigger: actions.S3Trigger.NONE,
     });
 
     // --- The approval text (its length bounds CHANGE_SUMMARY) ------------------------------------
@@ -230,10 +249,11 @@ export class ReleasePipeline extends Construct {
         target: { account: config.pipeline.account, region: config.pipeline.region },
       });
       buildActions.push(
-        new actions.CodeBuildAction({ actionName: 'SelfUpdate', project: this.selfUpdateProject, input: source, extraInputs: [assembly], runOrder: 2 }),
+        new actions.CodeBuildAction({ actionName: 'SelfUpdate', project: this.selfUpdateProject, input: kit, extraInputs: [assembly], runOrder: 2 }),
       );
     }
-    allowCodeConnections(connectionArn, [this.buildProject, ...(this.selfUpdateProject ? [this.selfUpdateProject] : [])]);
+    // Only the Build step reads the repository; every deploy step gets the kit and the assembly.
+    allowCodeConnections(connectionArn, [this.buildProject]);
 
     // --- Deploy + smoke per environment -------------------------------------------------------
     const deployAndSmoke = (
@@ -244,12 +264,11 @@ export class ReleasePipeline extends Construct {
     ): { deploy: actions.CodeBuildAction; smoke: actions.LambdaInvokeAction; actions: codepipeline.IAction[] } => {
       const stageName = environmentStageName(env);
       const project = projectOf(`Deploy${stageName}Step`);
-      allowCodeConnections(connectionArn, [project]);
       this.deployProjects[env.name] = project;
       const deploy = new actions.CodeBuildAction({
         actionName: 'Deploy',
         project,
-        input: source,
+        input: kit,
         extraInputs: [assembly],
         variablesNamespace: `Deploy${stageName}`,
         environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: EXECUTION_ID_VARIABLE } },
@@ -266,7 +285,7 @@ export class ReleasePipeline extends Construct {
     };
 
     const stages: codepipeline.StageProps[] = [
-      { stageName: STAGE.source, actions: [sourceAction] },
+      { stageName: STAGE.source, actions: [sourceAction, this.kitSourceAction] },
       { stageName: STAGE.build, actions: buildActions },
     ];
     for (const env of preProduction) {
@@ -279,13 +298,12 @@ export class ReleasePipeline extends Construct {
     // exactly that change set: the approver reviews what will run.
     const prodStage = environmentStageName(prod);
     const planTarget = { ...common, stackName: notesStackName(prod), target: targetOf(prod), pipelineName: props.pipelineName };
-    this.planProject = planProject(this, 'PlanStep', planTarget);
-    allowCodeConnections(connectionArn, [this.planProject]);
+    this.planProject = planProject(this, 'PlanStep', { ...planTarget, service: config.service });
     const plan = new codepipeline.Artifact('Plan');
     const planAction = new actions.CodeBuildAction({
       actionName: 'Plan',
       project: this.planProject,
-      input: source,
+      input: kit,
       extraInputs: [assembly],
       outputs: [plan],
       variablesNamespace: 'Plan',
@@ -296,8 +314,7 @@ export class ReleasePipeline extends Construct {
     // holds nothing, or the step stops and lists what it kept) is cleared, because no change set can
     // be made against it; then the plan.
     this.failedCreateProject = failedCreateProject(this, 'FailedCreateStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
-    allowCodeConnections(connectionArn, [this.failedCreateProject]);
-    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: source, runOrder: 1 });
+    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: kit, runOrder: 1 });
     stages.push({ stageName: STAGE.plan, actions: [failedCreate, planAction] });
 
     // --- ApproveProd ------------------------------------------------------------------------
@@ -324,7 +341,9 @@ export class ReleasePipeline extends Construct {
 
     // --- Prod -------------------------------------------------------------------------------
     this.prodStageName = prodStage;
-    this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod) });
+    // Prod in another account: the backups check and the alarm watch read it as its read-only release role.
+    const prodReader = isCrossAccount(prod, config.pipeline.account) ? roleArn(prod.account!, readerRoleName(config.service, prod.region), stack.partition) : undefined;
+    this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod), readerRoleArn: prodReader });
     const prodSteps = deployAndSmoke(prod, 2, (id) => prodDeployProject(this, id, planTarget));
     // One CloudWatchAlarm rule per metric alarm of the service-health composite: the rule reads a
     // metric alarm (DescribeAlarms returns composites only when asked), and any failing rule fails
@@ -343,11 +362,18 @@ export class ReleasePipeline extends Construct {
           configuration: { AlarmName: alarmNames[i], AlarmStates: 'ALARM', WaitTime: String(props.alarmWatchMinutes ?? 10) },
         }),
     );
+    // Prod in another account: CodePipeline's CloudWatchAlarm rule reads an alarm by name in the
+    // pipeline's own account, so a watch step reads prod's alarms as prod's reader role instead, last
+    // in the stage: an alarm fails it, and onFailure rolls the stage back (decision log, #11).
+    const watchMinutes = props.alarmWatchMinutes ?? 10;
+    this.alarmWatch = prodReader
+      ? new AlarmWatchStep(this, 'AlarmWatchStep', { alarmNames, region: prod.region, watchMinutes, readerRoleArn: prodReader })
+      : undefined;
     stages.push({
       stageName: prodStage,
-      actions: [this.backupCheck.action(1), ...prodSteps.actions],
+      actions: [this.backupCheck.action(1), ...prodSteps.actions, ...(this.alarmWatch ? [this.alarmWatch.action(4)] : [])],
       onFailure: { result: codepipeline.Result.ROLLBACK },
-      onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] },
+      ...(this.alarmWatch ? {} : { onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] } }),
     });
 
     // --- Release ----------------------------------------------------------------------------
@@ -414,8 +440,9 @@ export class ReleasePipeline extends Construct {
       }),
     });
 
-    // The CloudWatchAlarm rules run as the pipeline role: it may read those alarms and no other.
-    this.pipeline.role.addToPrincipalPolicy(
+    // The CloudWatchAlarm rules run as the pipeline role: it may read those alarms and no other
+    // (none when the watch step reads them in prod's account instead).
+    if (!this.alarmWatch) this.pipeline.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'WatchProdServiceHealthAlarms',
         actions: ['cloudwatch:DescribeAlarms', 'cloudwatch:DescribeAlarmHistory'],
@@ -446,7 +473,7 @@ export class ReleasePipeline extends Construct {
       '*',
       'The Lambda invoke actions get lambda:ListFunctions, which supports no resource-level permission (it lists names, no code or data); invoking is granted on the one named function only.',
     );
-    for (const fn of [this.backupCheck.function, this.recorder.function, ...smokeFunctions]) {
+    for (const fn of [this.backupCheck.function, this.recorder.function, ...(this.alarmWatch ? [this.alarmWatch.function] : []), ...smokeFunctions]) {
       acknowledgeWildcardResource(
         this,
         `${fn.functionArn}:*`,

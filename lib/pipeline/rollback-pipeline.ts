@@ -2,8 +2,8 @@
  * The rollback pipeline (`notes-rollback`): puts the archived cloud assembly of an earlier release
  * back into prod, without building or testing anything, and records that it did.
  *
- *   Source   the rollback kit (pinned CDK CLI + deploy script), an S3 object published with this
- *            stack; no trigger: only an operator starts this pipeline (`npm run release -- rollback`)
+ *   Source   the deploy kit (pinned CDK CLI + step scripts), an S3 object published with this
+ *            stack, the one the release and hotfix pipelines' deploy steps run; no trigger: only an operator starts this pipeline (`npm run release -- rollback`)
  *   Resolve  Lambda: target from the release ledger, archive present and sha256 intact, variables
  *   Plan     CodeBuild: the change set that puts the archived assembly back, prepared (not executed)
  *            and rendered like a release's plan, with the stateful-change guard
@@ -31,7 +31,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { AppConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
 import { ServiceFunction } from '../constructs/service-function';
-import { assumeBootstrapRolesStatement, DeployTarget, deployRoleArn } from './bootstrap';
+import { assumeBootstrapRolesStatement, assumePlanRoleStatement, DeployTarget, deployRoleArn, planRoleArn } from './bootstrap';
 import { allowJobReporting } from './job-permissions';
 import { acknowledgeWildcardAction, acknowledgeWildcardResource } from './nag';
 import {
@@ -43,12 +43,11 @@ import {
   ROLLBACK_VARIABLES,
   UNKNOWN_REQUESTER,
 } from '../release/rollback-execution';
-import { RollbackKit } from './rollback-kit';
-import { BUILD_IMAGE, BUILD_NODE_VERSION, PLAN_VARIABLES } from './steps';
+import { DeployKit } from './deploy-kit';
+import { BUILD_IMAGE, BUILD_NODE_VERSION, KIT_INSTALL, PLAN_VARIABLES } from './steps';
 
 export { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
 
-export { ROLLBACK_KIT_DIR } from './rollback-kit';
 /** Archived assemblies, as the release recorder writes them. */
 export const ARCHIVED_ASSEMBLIES = 'releases/*/cloud-assembly.zip';
 
@@ -66,6 +65,8 @@ export interface RollbackPipelineProps {
   readonly releasePipelineName: string;
   /** Default `notes-rollback`. */
   readonly pipelineName?: string;
+  /** The deploy kit (pinned CDK CLI, the Plan and Deploy scripts): this pipeline's source. */
+  readonly deployKit: DeployKit;
   /** Default: `config.pipeline.rollbackApproval`. */
   readonly requireApproval?: boolean;
 }
@@ -102,9 +103,9 @@ export class RollbackPipeline extends Construct {
     });
     for (const email of config.pipeline.opsOwnerEmails) this.topic.addSubscription(new subscriptions.EmailSubscription(email));
 
-    // --- Source: the rollback kit ---------------------------------------------------------------
-    const kit = new RollbackKit(this, 'Kit');
-    const kitArtifact = new codepipeline.Artifact('RollbackKit');
+    // --- Source: the deploy kit -----------------------------------------------------------------
+    const kit = props.deployKit;
+    const kitArtifact = new codepipeline.Artifact('DeployKit');
     const source = new actions.S3SourceAction({
       actionName: ROLLBACK_STAGES.source.action,
       bucket: kit.bucket,
@@ -154,10 +155,11 @@ export class RollbackPipeline extends Construct {
     this.planProject = this.kitProject(props, prodTarget, prodStackName, archivedAssemblies, {
       id: 'Plan',
       description: `Rollback: plans ${prodStackName} from an archived cloud assembly (change set prepared, not executed)`,
-      commands: ['bash plan.sh', '. ./.pipeline/plan/plan.env'],
+      commands: ['bash rollback-plan.sh', '. ./.pipeline/plan/plan.env'],
       exportedVariables: PLAN_VARIABLES,
       artifacts: { 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] },
       readsArchive: true,
+      throughPlanRole: true,
     });
     const planArtifact = new codepipeline.Artifact('RollbackPlan');
     const planAction = new actions.CodeBuildAction({
@@ -192,8 +194,9 @@ export class RollbackPipeline extends Construct {
     this.deployProject = this.kitProject(props, prodTarget, prodStackName, archivedAssemblies, {
       id: 'Deploy',
       description: `Rollback: deploys ${prodStackName} by executing the reviewed change set (no build, no tests)`,
-      commands: ['bash deploy.sh'],
+      commands: ['bash rollback-deploy.sh'],
       readsArchive: false,
+      throughPlanRole: false,
     });
     const deploy = new actions.CodeBuildAction({
       actionName: ROLLBACK_STAGES.deploy.action,
@@ -288,15 +291,25 @@ export class RollbackPipeline extends Construct {
   }
 
   /**
-   * A step of the kit (its pinned CDK CLI and bundled scripts) that works on prod through the
-   * bootstrap roles: Plan (may read archived assemblies) or Deploy (executes the planned change set).
+   * A step of the kit (its pinned CDK CLI and bundled scripts) that works on prod: Plan, through the
+   * prod plan role only (and may read archived assemblies), or Deploy, through the bootstrap deploy
+   * roles (executes the planned change set).
    */
   private kitProject(
     props: RollbackPipelineProps,
     target: DeployTarget,
     stackName: string,
     archivedAssemblies: string,
-    step: { id: string; description: string; commands: string[]; exportedVariables?: readonly string[]; artifacts?: Record<string, unknown>; readsArchive: boolean },
+    step: {
+      id: string;
+      description: string;
+      commands: string[];
+      exportedVariables?: readonly string[];
+      artifacts?: Record<string, unknown>;
+      readsArchive: boolean;
+      /** Plan: the prod plan role only (PLAN_ROLE_ARN); Deploy: the bootstrap deploy roles (DEPLOY_ROLE_ARN). */
+      throughPlanRole: boolean;
+    },
   ): codebuild.PipelineProject {
     const holder = new Construct(this, step.id);
     const logGroup = new logs.LogGroup(holder, 'Logs', { retention: logs.RetentionDays.ONE_YEAR, removalPolicy: RemovalPolicy.RETAIN });
@@ -306,7 +319,9 @@ export class RollbackPipeline extends Construct {
       environmentVariables: {
         STACK_NAME: { value: stackName },
         TARGET_REGION: { value: target.region },
-        DEPLOY_ROLE_ARN: { value: deployRoleArn(this, target) },
+        ...(step.throughPlanRole
+          ? { PLAN_ROLE_ARN: { value: planRoleArn(target, props.config.service) } }
+          : { DEPLOY_ROLE_ARN: { value: deployRoleArn(this, target) } }),
       },
       encryptionKey: props.encryptionKey,
       logging: { cloudWatch: { logGroup } },
@@ -315,13 +330,13 @@ export class RollbackPipeline extends Construct {
         version: '0.2',
         ...(step.exportedVariables ? { env: { 'exported-variables': [...step.exportedVariables] } } : {}),
         phases: {
-          install: { 'runtime-versions': { nodejs: BUILD_NODE_VERSION }, commands: ['npm ci --no-audit --no-fund'] },
+          install: { 'runtime-versions': { nodejs: BUILD_NODE_VERSION }, commands: [KIT_INSTALL] },
           build: { commands: step.commands },
         },
         ...(step.artifacts ? { artifacts: step.artifacts } : {}),
       }),
     });
-    project.addToRolePolicy(assumeBootstrapRolesStatement(this, target));
+    project.addToRolePolicy(step.throughPlanRole ? assumePlanRoleStatement(target, props.config.service) : assumeBootstrapRolesStatement(this, target));
     if (step.readsArchive) {
       project.addToRolePolicy(
         new iam.PolicyStatement({ sid: 'ReadArchivedAssemblies', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [archivedAssemblies] }),

@@ -2,8 +2,10 @@
  * The CodeBuild steps of the pipelines: the build (tests, audit, version check, synth), the
  * self-update of the pipeline stack, the per-environment deploy, the prod plan (with the
  * stateful-change guard) and prod's execution of that plan.
- * Build and deploy logic that is more than a command lives in `lib/release/scripts/*.ts` (run with
- * `npx tsx`), where it is unit-tested.
+ * Build and deploy logic that is more than a command lives in `lib/release/scripts/*.ts`, where it
+ * is unit-tested: the Build step runs it from the commit (`npx tsx`); every deploy step runs it
+ * bundled in the deploy kit (`lib/release/deploy-kit/`, `lib/pipeline/deploy-kit.ts`), never from a
+ * checkout.
  */
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
@@ -13,7 +15,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { assumeBootstrapRolesStatement, deployRoleArn, DeployTarget, lookupRoleArn } from './bootstrap';
+import { assumeBootstrapRolesStatement, assumePlanRoleStatement, deployRoleArn, DeployTarget, lookupRoleArn, planRoleArn } from './bootstrap';
 import { acknowledgeWildcardResource } from './nag';
 import { NOTES_STACK_OUTPUTS } from '../release/scripts/stack-outputs';
 
@@ -28,10 +30,6 @@ export const SHIFT_VARIABLES = ['CODEDEPLOY_DEPLOYMENT_ID', 'CODEDEPLOY_OUTCOME'
 /** The variables a deploy action exports: the stack's outputs, its name and its traffic shift. */
 export const DEPLOY_VARIABLES = [...NOTES_STACK_OUTPUTS, 'STACK_NAME', ...SHIFT_VARIABLES] as const;
 
-/** The Source artifact is a CodeBuild clone reference; every step checks out the same commit. */
-const SOURCE_DIR = '$CODEBUILD_SRC_DIR';
-/** CodeBuild places the secondary input artifact named `Assembly` here. */
-const ASSEMBLY_DIR = '$CODEBUILD_SRC_DIR_Assembly';
 
 export type BuildKind = 'release' | 'hotfix';
 
@@ -186,17 +184,30 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
 }
 
 /**
- * A step that runs the CDK CLI against the release's cloud assembly through the target's CDK
- * bootstrap roles: `npm ci` for the locked CLI and our scripts, then `commands` from the source
- * checkout. Its role may assume the target's deploy and file-publishing roles and nothing else.
+ * How every deploy step installs: in the deploy kit only (its lockfile pins the CDK CLI), with no
+ * package's install scripts. No deploy step has a checkout of the repository.
  */
-function assemblyStepProject(scope: Construct, id: string, common: CommonProps, props: {
+export const KIT_INSTALL = 'npm ci --ignore-scripts --no-audit --no-fund';
+
+/**
+ * A deploy step: runs one script of the deploy kit (`lib/release/deploy-kit/<script>`, the action's
+ * primary input; the cloud assembly is its second input, at `$CODEBUILD_SRC_DIR_Assembly`), then
+ * sources the variable files the script wrote. No code of the commit runs here: the kit was
+ * published with the pipeline stack, and the assembly is data. Its role may assume the target's
+ * deploy and file-publishing roles (or, `assumes` given, only that statement's roles) and nothing
+ * else (callers add what more a step needs).
+ */
+function kitStepProject(scope: Construct, id: string, common: CommonProps, props: {
   description: string;
   target: DeployTarget;
-  commands: string[];
+  script: string;
+  /** Variable files the script writes, sourced after it so the action exports them. */
+  sources?: string[];
   exportedVariables?: readonly string[];
   environmentVariables?: Record<string, codebuild.BuildEnvironmentVariable>;
   artifacts?: Record<string, unknown>;
+  /** The one sts:AssumeRole statement of the role (default: the target's bootstrap deploy and file-publishing roles). */
+  assumes?: iam.PolicyStatement;
 }): codebuild.PipelineProject {
   const p = project(scope, id, common, {
     description: props.description,
@@ -205,14 +216,14 @@ function assemblyStepProject(scope: Construct, id: string, common: CommonProps, 
       version: '0.2',
       ...(props.exportedVariables ? { env: { 'exported-variables': [...props.exportedVariables] } } : {}),
       phases: {
-        install: install(),
-        build: { commands: [`cd ${SOURCE_DIR}`, ...props.commands] },
+        install: { 'runtime-versions': { nodejs: BUILD_NODE_VERSION }, commands: ['node --version', KIT_INSTALL] },
+        build: { commands: [`bash ${props.script}`, ...(props.sources ?? []).map((file) => `. ./${file}`)] },
       },
       ...(props.artifacts ? { artifacts: props.artifacts } : {}),
       cache: { paths: ['/root/.npm/**/*'] },
     },
   });
-  p.addToRolePolicy(assumeBootstrapRolesStatement(scope, props.target));
+  p.addToRolePolicy(props.assumes ?? assumeBootstrapRolesStatement(scope, props.target));
   return p;
 }
 
@@ -229,29 +240,19 @@ export interface NotesDeployProjectProps extends DeployProjectProps {
 /** The action variable a deploy step reads its execution id from (`#{codepipeline.PipelineExecutionId}`). */
 export const PIPELINE_EXECUTION_ID = 'PIPELINE_EXECUTION_ID';
 
-/** Sets DEPLOY_MODE: `rollback` in a stage rollback, else `release` (`scripts/deploy-mode.ts`). */
-function deployModeCommand(pipelineName: string): string {
-  return `DEPLOY_MODE="$(npx tsx lib/release/scripts/deploy-mode.ts --pipeline ${pipelineName} --execution "$${PIPELINE_EXECUTION_ID}")"`;
-}
+/** The files a deploy script writes its stack's outputs and traffic shift to. */
+const OUTPUT_FILES = ['.pipeline/outputs.env', '.pipeline/shift.env'];
 
-/** Sets DEPLOY_PARAMETERS: the stack's DeploymentConfig for `mode` when its template declares one. */
-function deployParametersCommand(stackName: string, mode: string): string {
-  return `DEPLOY_PARAMETERS="$(node lib/release/rollback-kit/deploy-parameters.js "${ASSEMBLY_DIR}" ${stackName} ${mode})"`;
-}
-
-/** `cdk deploy` of the stack from the release's cloud assembly, with DEPLOY_PARAMETERS. */
-function cdkDeploy(stackName: string, options: string): string {
-  return `npx cdk deploy --app "${ASSEMBLY_DIR}" ${stackName} --exclusively --require-approval never ${options} $DEPLOY_PARAMETERS`;
-}
-
-/** After a deploy wrote `.pipeline/outputs.json`: export the stack's outputs and its CodeDeploy shift. */
-function exportOutputsAndShift(stackName: string, target: DeployTarget): string[] {
-  return [
-    `npx tsx lib/release/scripts/stack-outputs.ts --file .pipeline/outputs.json --stack ${stackName} --out .pipeline/outputs.env`,
-    '. ./.pipeline/outputs.env',
-    `npx tsx lib/release/scripts/shift-outcome.ts --outputs .pipeline/outputs.json --stack ${stackName} --since "$DEPLOY_STARTED" --region ${target.region} --role-arn "$LOOKUP_ROLE_ARN" --out .pipeline/shift.env`,
-    '. ./.pipeline/shift.env',
-  ];
+/** The variables of a notes-stack deploy step: the stack, where it is, its pipeline, the lookup role. */
+function deployEnvironment(scope: Construct, props: NotesDeployProjectProps): Record<string, codebuild.BuildEnvironmentVariable> {
+  return {
+    STACK_NAME: { value: props.stackName },
+    TARGET_REGION: { value: props.target.region },
+    PIPELINE_NAME: { value: props.pipelineName },
+    // Set by the action (`#{codepipeline.PipelineExecutionId}`).
+    [PIPELINE_EXECUTION_ID]: { value: '' },
+    LOOKUP_ROLE_ARN: { value: lookupRoleArn(scope, props.target) },
+  };
 }
 
 /** What every notes-stack deploy step may do beyond the bootstrap roles: read the shift, read its own executions. */
@@ -269,29 +270,22 @@ function allowDeployStepReads(p: codebuild.PipelineProject, props: NotesDeployPr
 }
 
 /**
- * Deploys one stack from the cloud assembly (`cdk deploy --app <assembly>`) through the CDK
- * bootstrap roles, after printing its plan (`cdk diff`) in the build log, and exports the stack's
- * outputs and its traffic shift as variables. The stack's DeploymentConfig parameter is passed
- * explicitly: the environment's strategy in a release, all at once when the execution is the
- * stage's rollback (`scripts/deploy-mode.ts`, `rollback-kit/deploy-parameters.js`). Its role may
- * assume the target's deploy, file-publishing and lookup roles and read its own pipeline's
- * executions, nothing else. Pre-production only: prod executes its reviewed plan instead.
+ * A pre-production environment's deploy (the kit's `deploy.sh`): `cdk deploy --app <assembly>` of
+ * one stack through the CDK bootstrap roles, after printing its plan (`cdk diff`) in the build log,
+ * then the stack's outputs and its traffic shift as the action's variables. The stack's
+ * DeploymentConfig parameter is passed explicitly: the environment's strategy in a release, all at
+ * once when the execution is the stage's rollback. Its role may assume the target's deploy,
+ * file-publishing and lookup roles and read its own pipeline's executions, nothing else.
+ * Pre-production only: prod executes its reviewed plan instead.
  */
 export function deployProject(scope: Construct, id: string, props: NotesDeployProjectProps): codebuild.PipelineProject {
-  const p = assemblyStepProject(scope, id, props, {
+  const p = kitStepProject(scope, id, props, {
     description: `Deploys ${props.stackName} from the release's cloud assembly`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
-    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(scope, props.target) } },
-    commands: [
-      'DEPLOY_STARTED="$(date +%s)"',
-      deployModeCommand(props.pipelineName),
-      deployParametersCommand(props.stackName, '"$DEPLOY_MODE"'),
-      // No approval guards a pre-production deploy; its plan is printed in the build log first.
-      `npx cdk diff --app "${ASSEMBLY_DIR}" ${props.stackName} --exclusively $DEPLOY_PARAMETERS`,
-      cdkDeploy(props.stackName, '--outputs-file .pipeline/outputs.json'),
-      ...exportOutputsAndShift(props.stackName, props.target),
-    ],
+    environmentVariables: deployEnvironment(scope, props),
+    script: 'deploy.sh',
+    sources: OUTPUT_FILES,
   });
   allowDeployStepReads(p, props);
   return p;
@@ -299,75 +293,78 @@ export function deployProject(scope: Construct, id: string, props: NotesDeployPr
 
 /** The variables the Plan action exports (`lib/release/scripts/render-plan.ts`). */
 export const PLAN_VARIABLES = ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] as const;
-/** The prod change set of one execution: `notes-plan-<pipeline execution id>`, so it can be found again. */
-export const PLAN_CHANGE_SET = `notes-plan-$${PIPELINE_EXECUTION_ID}`;
+
+export interface PlanProjectProps extends NotesDeployProjectProps {
+  /** The service name (`notes`): the prod plan role is named after it (`lib/target-account.ts`). */
+  readonly service: string;
+}
 
 /**
- * The Plan step, before the approval: prepares the prod change set from the release's cloud
- * assembly without executing it (`cdk deploy --no-execute --force`: assets are published, and a
- * change set is made even when nothing changes, so "no changes" is CloudFormation's word), with
- * the environment's DeploymentConfig, then `scripts/render-plan.ts` renders it, applies the
- * stateful-change guard to it (unless ALLOW_STATEFUL_CHANGE is `true`) and exports its summary,
- * hash and links. Its output artifact is the plan (`plan.md`, `plan.json`). Same role as a deploy.
+ * The Plan step, before the approval (the kit's `plan.sh`): prepares the prod change set
+ * `notes-plan-<execution id>` from the release's cloud assembly without executing it, with the
+ * environment's DeploymentConfig, renders it, applies the stateful-change guard to it (unless
+ * ALLOW_STATEFUL_CHANGE is `true`) and exports its summary, hash and links. Its output artifact is
+ * the plan (`plan.md`, `plan.json`). It works through the prod **plan role** only (the CDK CLI runs
+ * on a copy of the assembly that names that role, `scripts/plan-assembly.ts`): its role may assume
+ * that role and nothing else, so nothing before the approval can execute a change set or change a
+ * stack in prod.
  */
-export function planProject(scope: Construct, id: string, props: NotesDeployProjectProps): codebuild.PipelineProject {
-  return assemblyStepProject(scope, id, props, {
+export function planProject(scope: Construct, id: string, props: PlanProjectProps): codebuild.PipelineProject {
+  return kitStepProject(scope, id, props, {
     description: `Plans ${props.stackName}: prepares and renders the change set the approver reviews`,
     target: props.target,
     exportedVariables: PLAN_VARIABLES,
-    environmentVariables: { ALLOW_STATEFUL_CHANGE: { value: 'false' }, [PIPELINE_EXECUTION_ID]: { value: '' } },
-    commands: [
-      `CHANGE_SET="${PLAN_CHANGE_SET}"`,
-      deployParametersCommand(props.stackName, 'release'),
-      cdkDeploy(props.stackName, '--no-execute --force --change-set-name "$CHANGE_SET"'),
-      `npx tsx lib/release/scripts/render-plan.ts --stack ${props.stackName} --change-set "$CHANGE_SET" --region ${props.target.region} --assembly "${ASSEMBLY_DIR}" --role-arn "${deployRoleArn(scope, props.target)}" --allow "$ALLOW_STATEFUL_CHANGE" --out-dir .pipeline/plan`,
-      '. ./.pipeline/plan/plan.env',
-    ],
+    environmentVariables: {
+      STACK_NAME: { value: props.stackName },
+      TARGET_REGION: { value: props.target.region },
+      PLAN_ROLE_ARN: { value: planRoleArn(props.target, props.service) },
+      ALLOW_STATEFUL_CHANGE: { value: 'false' },
+      [PIPELINE_EXECUTION_ID]: { value: '' },
+    },
+    script: 'plan.sh',
+    sources: ['.pipeline/plan/plan.env'],
     artifacts: { 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] },
+    assumes: assumePlanRoleStatement(props.target, props.service),
   });
 }
 
 /**
- * Prod's deploy: executes this execution's reviewed change set by name and waits
- * (`scripts/execute-change-set.ts`); it never prepares a change set of its own. In a stage
- * rollback (CodePipeline re-running the stage with the previous release's artifacts) there is no
- * plan of this execution: it deploys that earlier, already released assembly directly, all at once.
- * Then, like every deploy, it exports the stack's outputs and its traffic shift.
+ * Prod's deploy (the kit's `prod-deploy.sh`): executes this execution's reviewed change set by name
+ * and waits; it never prepares a change set of its own. In a stage rollback (CodePipeline re-running
+ * the stage with the previous release's artifacts) there is no plan of this execution: it deploys
+ * that earlier, already released assembly directly, all at once. Then, like every deploy, it
+ * exports the stack's outputs and its traffic shift.
  */
 export function prodDeployProject(scope: Construct, id: string, props: NotesDeployProjectProps): codebuild.PipelineProject {
-  const p = assemblyStepProject(scope, id, props, {
+  const p = kitStepProject(scope, id, props, {
     description: `Deploys ${props.stackName} by executing the reviewed change set`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
-    environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: '' }, LOOKUP_ROLE_ARN: { value: lookupRoleArn(scope, props.target) } },
-    commands: [
-      'DEPLOY_STARTED="$(date +%s)"',
-      deployModeCommand(props.pipelineName),
-      'if [ "$DEPLOY_MODE" = rollback ]; then ' +
-        'echo "stage rollback: deploying the assembly of the previous release (planned and approved when it was released), all at once"; ' +
-        `${deployParametersCommand(props.stackName, 'rollback')} && ${cdkDeploy(props.stackName, '--outputs-file .pipeline/outputs.json')}; ` +
-        'else ' +
-        `npx tsx lib/release/scripts/execute-change-set.ts --stack ${props.stackName} --change-set "${PLAN_CHANGE_SET}" --region ${props.target.region} --role-arn "${deployRoleArn(scope, props.target)}" --outputs-file .pipeline/outputs.json; ` +
-        'fi',
-      ...exportOutputsAndShift(props.stackName, props.target),
-    ],
+    environmentVariables: { ...deployEnvironment(scope, props), DEPLOY_ROLE_ARN: { value: deployRoleArn(scope, props.target) } },
+    script: 'prod-deploy.sh',
+    sources: OUTPUT_FILES,
   });
   allowDeployStepReads(p, props);
   return p;
 }
 
 /**
- * The prod stage's first step (`scripts/failed-create.ts`): a stack left in ROLLBACK_COMPLETE by
- * a failed first create is deleted through the deploy role when it holds nothing (termination
- * protection off first), so the release can create it; otherwise the step fails naming what is
- * left and the commands that clear it. Runs before the backups check, which would otherwise fail
- * on the missing TableName output. Same role as a deploy; needs only the source checkout.
+ * The step that clears a failed first create (the kit's `recover-failed-create.sh`,
+ * `scripts/failed-create.ts`): a stack left in ROLLBACK_COMPLETE is deleted through the deploy role
+ * when it holds nothing (termination protection off first), so the release can create it; otherwise
+ * the step fails naming what is left and the commands that clear it. Same role as a deploy; needs
+ * the kit only (no cloud assembly).
  */
 export function failedCreateProject(scope: Construct, id: string, props: DeployProjectProps): codebuild.PipelineProject {
-  return assemblyStepProject(scope, id, props, {
+  return kitStepProject(scope, id, props, {
     description: `Clears ${props.stackName} when its first create failed (ROLLBACK_COMPLETE), or says how to`,
     target: props.target,
-    commands: [`npx tsx lib/release/scripts/failed-create.ts --stack ${props.stackName} --region ${props.target.region} --role-arn "${deployRoleArn(scope, props.target)}"`],
+    environmentVariables: {
+      STACK_NAME: { value: props.stackName },
+      TARGET_REGION: { value: props.target.region },
+      DEPLOY_ROLE_ARN: { value: deployRoleArn(scope, props.target) },
+    },
+    script: 'recover-failed-create.sh',
   });
 }
 
@@ -377,15 +374,16 @@ export interface SelfUpdateProjectProps extends CommonProps {
 }
 
 /**
- * Brings the pipeline stack up to date with the commit being released. `cdk deploy` skips an
- * unchanged stack; when the pipeline's definition did change, CloudFormation updates it, CodePipeline
- * stops this execution once the step ends, and (restartExecutionOnUpdate) starts a fresh one that
- * runs the new definition.
+ * Brings the pipeline stack up to date with the commit being released (the kit's `self-update.sh`).
+ * `cdk deploy` skips an unchanged stack; when the pipeline's definition did change, CloudFormation
+ * updates it, CodePipeline stops this execution once the step ends, and (restartExecutionOnUpdate)
+ * starts a fresh one that runs the new definition.
  */
 export function selfUpdateProject(scope: Construct, id: string, props: SelfUpdateProjectProps): codebuild.PipelineProject {
-  return assemblyStepProject(scope, id, props, {
+  return kitStepProject(scope, id, props, {
     description: `Updates ${props.pipelineStackName} from the release's cloud assembly when its definition changed`,
     target: props.target,
-    commands: [`npx cdk deploy --app "${ASSEMBLY_DIR}" ${props.pipelineStackName} --exclusively --require-approval never`],
+    environmentVariables: { STACK_NAME: { value: props.pipelineStackName } },
+    script: 'self-update.sh',
   });
 }

@@ -30,7 +30,7 @@ export const UNKNOWN_REQUESTER = 'unknown';
 
 /** Stage and action names, in pipeline order. */
 export const ROLLBACK_STAGES = {
-  source: { stage: 'Source', action: 'RollbackKit' },
+  source: { stage: 'Source', action: 'DeployKit' },
   resolve: { stage: 'Resolve', action: 'Resolve' },
   plan: { stage: 'Plan', action: 'Plan' },
   approve: { stage: 'Approve', action: 'OpsOwnerApproval' },

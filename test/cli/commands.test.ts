@@ -18,6 +18,8 @@ import { RunningDynalite, startDynalite } from '../support/dynalite';
 import { newLedger, rollbackRecord, threeReleases } from '../support/ledger';
 import { GetAliasCommand } from '@aws-sdk/client-lambda';
 import { awsError, cli, cloudformation, lambda, pipeline, pipelineCalls, resetMocks, sts } from './support';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import { repoConfig } from '../infra/fixture';
 
 let db: RunningDynalite;
 let ledger: ReleaseLedger;
@@ -123,6 +125,28 @@ describe('status', () => {
     expect(run.stdout).toContain('WAITING FOR APPROVAL: ApproveRelease since 2026-11-24T09:00:00.000Z');
     expect(run.stdout).toContain('Pipeline notes-hotfix');
     expect(run.stdout).toContain('Pipeline notes-rollback');
+  });
+
+  test('prod in another account (three-account layout): its stack and live alias are read as prod\'s reader role; the pipelines and ledger with the caller\'s own credentials', async () => {
+    sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'AKIAPRODREADER', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3600_000) } });
+    lambda.on(GetAliasCommand).resolves({ FunctionVersion: '7' });
+    cloudformation.on(DescribeStacksCommand, { StackName: 'NotesStack-prod' }).resolves({
+      Stacks: [{ StackName: 'NotesStack-prod', CreationTime: new Date(), StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'ApiUrl', OutputValue: healthUrl }, { OutputKey: 'ApiFunctionName', OutputValue: 'notes-prod-api' }] }],
+    });
+
+    const run = await cli(['status'], db, table, { config: repoConfig('three-accounts') });
+
+    expect(run.code).toBe(0);
+    const credentialsOf = (client: unknown) => (client as { config: { credentials: () => Promise<{ accessKeyId: string }> } }).config.credentials();
+    const prodStack = cloudformation.commandCalls(DescribeStacksCommand, { StackName: 'NotesStack-prod' })[0].thisValue;
+    await expect(credentialsOf(prodStack)).resolves.toMatchObject({ accessKeyId: 'AKIAPRODREADER' });
+    await expect(credentialsOf(lambda.commandCalls(GetAliasCommand)[0].thisValue)).resolves.toMatchObject({ accessKeyId: 'AKIAPRODREADER' });
+    expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([
+      { RoleArn: 'arn:aws:iam::333333333333:role/notes-release-reader-eu-west-1', RoleSessionName: 'notes-release-cli' },
+    ]);
+    const pipelineClient = pipeline.commandCalls(GetPipelineStateCommand)[0].thisValue as { config: { credentials: () => Promise<{ accessKeyId: string }> } };
+    expect(pipelineClient.config.credentials).not.toBe((prodStack as typeof pipelineClient).config.credentials);
+    expect(run.stdout).toContain('Production (prod) serves v1.2.0');
   });
 
   test('warns when the ledger and /health disagree', async () => {

@@ -112,6 +112,12 @@ const rows: ComponentRow[] = [
     ],
   },
   {
+    // Deployed only when prod is in another account than the pipeline (the three-account layout):
+    // this single-account world has no such function; its reads are made as prod's reader role.
+    component: 'lambda/alarm-watch',
+    principals: () => [],
+  },
+  {
     component: 'lambda/pre-traffic-hook',
     principals: () =>
       envs.map((e) => {

@@ -97,13 +97,16 @@ function acknowledgementsIn(root: IConstruct): Acknowledgement[] {
   );
 }
 
-describe('the app as bin/app.ts builds it', () => {
+describe.each([
+  ['the app as bin/app.ts builds it (single-account quick start)', undefined],
+  ['the three-account layout (-c layout=three-accounts)', 'three-accounts'],
+])('%s', (_label, layout) => {
   let outdir: string;
   let result: { report: ValidationReport; error?: string };
 
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'notes-nag-'));
-    const { app } = buildTestApp({ nagChecks: true, cloudFormationValidation: true, outdir });
+    const { app } = buildTestApp({ nagChecks: true, cloudFormationValidation: true, outdir, layout });
     result = synthAndReadReport(app, outdir);
   });
 

@@ -3,6 +3,7 @@ import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultComm
 import { DescribeContinuousBackupsCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { handler } from '../../lambda/backup-check/index';
 
 const cfn = mockClient(CloudFormationClient);
@@ -168,5 +169,36 @@ describe('backups validated check', () => {
     expect(pipeline).toHaveReceivedCommandTimes(PutJobFailureResultCommand, 0);
     expect(logged).toHaveBeenCalledWith(JSON.stringify({ message: 'reporting the job failed', jobId: 'job-1', error: 'Rate exceeded' }));
     logged.mockRestore();
+  });
+
+  test('prod in another account: both reads are made as the roleArn of the action (prod\'s read-only release role)', async () => {
+    const sts = mockClient(STSClient);
+    try {
+      sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'AKIAPRODREADER', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3600_000) } });
+      stackWithTable();
+      pitrEnabled(minutesAgo(2));
+      const roleArn = 'arn:aws:iam::333333333333:role/notes-release-reader-eu-west-1';
+
+      await handler(jobEvent(JSON.stringify({ ...params, roleArn })));
+
+      expect(pipeline).toHaveReceivedCommandTimes(PutJobSuccessResultCommand, 1);
+      const clients = [cfn.commandCalls(DescribeStacksCommand)[0].thisValue, ddb.commandCalls(DescribeContinuousBackupsCommand)[0].thisValue] as {
+        config: { credentials: () => Promise<{ accessKeyId: string }>; region: () => Promise<string> };
+      }[];
+      for (const client of clients) {
+        await expect(client.config.credentials()).resolves.toMatchObject({ accessKeyId: 'AKIAPRODREADER' });
+        await expect(client.config.region()).resolves.toBe('eu-west-1');
+      }
+      // One AssumeRole for both clients' credentials.
+      expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([{ RoleArn: roleArn, RoleSessionName: 'notes-backup-check' }]);
+    } finally {
+      sts.restore();
+    }
+  });
+
+  test('a roleArn that is not a role ARN fails the step naming the parameter', async () => {
+    await handler(jobEvent(JSON.stringify({ ...params, roleArn: 'notes-release-reader' })));
+
+    expect(failureMessage()).toBe('backups validated: UserParameters.roleArn must be an IAM role ARN');
   });
 });

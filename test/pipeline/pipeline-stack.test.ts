@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { DEPLOY_KIT_DIR } from '../../lib/pipeline/deploy-kit';
 import { buildTestApp } from '../infra/fixture';
 
 type Json = Record<string, unknown>;
@@ -83,6 +84,14 @@ function evaluate(value: unknown): string {
 const render = (r: unknown): string =>
   typeof r === 'string' ? r : (r as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'] ? (r as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('') : JSON.stringify(r);
 
+/** A project's plain-text environment variables, intrinsics rendered as JSON. */
+function envOf(p: { node: { defaultChild?: unknown } }): Record<string, string> {
+  const vars = (resources[logicalIdOf(p)].Properties.Environment as { EnvironmentVariables: { Name: string; Value: unknown }[] }).EnvironmentVariables;
+  return Object.fromEntries(vars.map((v) => [v.Name, render(v.Value)]));
+}
+/** A deploy kit script, continuation lines joined. */
+const kitScript = (name: string) => readFileSync(join(DEPLOY_KIT_DIR, name), 'utf8').replace(/\s*\\\n\s*/g, ' ');
+
 describe('release pipeline structure', () => {
   test('is a V2 pipeline in QUEUED mode named notes-release', () => {
     expect(pipelineNamed('notes-release')).toMatchObject({ PipelineType: 'V2', ExecutionMode: 'QUEUED' });
@@ -154,7 +163,9 @@ describe('release pipeline structure', () => {
       ['SelfUpdate', 2],
     ]);
     const source = resources[logicalIdOf(stack.releasePipeline.selfUpdateProject!)].Properties.Source as Json;
-    expect(String(source.BuildSpec)).toContain('npx cdk deploy --app \\"$CODEBUILD_SRC_DIR_Assembly\\" NotesPipeline --exclusively --require-approval never');
+    expect(JSON.parse(String(source.BuildSpec)).phases.build.commands).toEqual(['bash self-update.sh']);
+    expect(envOf(stack.releasePipeline.selfUpdateProject!)).toEqual({ STACK_NAME: 'NotesPipeline' });
+    expect(kitScript('self-update.sh')).toContain('npx --no-install cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" "$STACK_NAME" --exclusively --require-approval never');
     expect(pipelineNamed('notes-release').RestartExecutionOnUpdate).toBe(true);
   });
 
@@ -173,8 +184,10 @@ describe('release pipeline structure', () => {
   test('deploys run cdk deploy of the one stack from the assembly and export its outputs', () => {
     const source = resources[logicalIdOf(stack.releasePipeline.deployProjects.dev)].Properties.Source as Json;
     const spec = JSON.parse(String(source.BuildSpec));
-    expect(spec.phases.build.commands).toContain(
-      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev --exclusively --require-approval never --outputs-file .pipeline/outputs.json $DEPLOY_PARAMETERS',
+    expect(spec.phases.build.commands).toEqual(['bash deploy.sh', '. ./.pipeline/outputs.env', '. ./.pipeline/shift.env']);
+    expect(envOf(stack.releasePipeline.deployProjects.dev)).toMatchObject({ STACK_NAME: 'NotesStack-dev', TARGET_REGION: 'eu-west-1', PIPELINE_NAME: 'notes-release' });
+    expect(kitScript('deploy.sh')).toContain(
+      'npx --no-install cdk deploy --app "$assembly" "$STACK_NAME" --exclusively --require-approval never --outputs-file "$kit/.pipeline/outputs.json" "${parameter_args[@]}"',
     );
     expect(spec.env['exported-variables']).toEqual(expect.arrayContaining(['ApiUrl', 'TableName', 'SmokeTestFunctionName', 'STACK_NAME']));
   });
@@ -230,14 +243,14 @@ describe('release pipeline structure', () => {
       { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
     ]);
     const spec = buildCommands(stack.releasePipeline.planProject);
-    const commands = spec.phases.build.commands;
-    expect(commands).toContain('CHANGE_SET="notes-plan-$PIPELINE_EXECUTION_ID"');
+    expect(spec.phases.build.commands).toEqual(['bash plan.sh', '. ./.pipeline/plan/plan.env']);
+    expect(envOf(stack.releasePipeline.planProject)).toMatchObject({ STACK_NAME: 'NotesStack-prod', TARGET_REGION: 'eu-west-1' });
+    const script = kitScript('plan.sh');
+    expect(script).toContain('change_set="notes-plan-$PIPELINE_EXECUTION_ID"');
     // The change set carries the environment's traffic-shifting strategy (#13).
-    expect(commands).toContain('DEPLOY_PARAMETERS="$(node lib/release/rollback-kit/deploy-parameters.js "$CODEBUILD_SRC_DIR_Assembly" NotesStack-prod release)"');
-    expect(commands.find((c) => c.startsWith('npx cdk deploy'))).toBe(
-      'npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-prod --exclusively --require-approval never --no-execute --force --change-set-name "$CHANGE_SET" $DEPLOY_PARAMETERS',
-    );
-    expect(commands.find((c) => c.includes('render-plan.ts'))).toContain('--allow "$ALLOW_STATEFUL_CHANGE"');
+    expect(script).toContain('parameters="$(node "$kit/deploy-parameters.js" "$assembly" "$STACK_NAME" release)"');
+    expect(script).toMatch(/npx --no-install cdk deploy --app "\$\w+" "\$STACK_NAME" --exclusively --require-approval never --no-execute --force --change-set-name "\$change_set" "\$\{parameter_args\[@\]\}"/);
+    expect(script).toContain('--allow "$ALLOW_STATEFUL_CHANGE"');
     expect(spec.artifacts).toEqual({ 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] });
     expect(spec.env).toEqual({ 'exported-variables': ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] });
   });
@@ -252,19 +265,21 @@ describe('release pipeline structure', () => {
   test('prod executes that change set by name and never prepares one of its own', () => {
     const deploy = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'Deploy')!;
     expect(JSON.parse(deploy.Configuration!.EnvironmentVariables)).toEqual([{ name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' }]);
-    const commands = buildCommands(stack.releasePipeline.deployProjects.prod).phases.build.commands.join('\n');
-    expect(commands).toContain('execute-change-set.ts --stack NotesStack-prod --change-set "notes-plan-$PIPELINE_EXECUTION_ID"');
+    expect(buildCommands(stack.releasePipeline.deployProjects.prod).phases.build.commands).toEqual(['bash prod-deploy.sh', '. ./.pipeline/outputs.env', '. ./.pipeline/shift.env']);
+    expect(envOf(stack.releasePipeline.deployProjects.prod)).toMatchObject({ STACK_NAME: 'NotesStack-prod', PIPELINE_NAME: 'notes-release' });
+    const commands = kitScript('prod-deploy.sh');
+    expect(commands).toContain('node "$kit/bin/execute-change-set.js" --stack "$STACK_NAME" --change-set "notes-plan-$PIPELINE_EXECUTION_ID"');
     // The only direct cdk deploy is the stage rollback's (the previous, released assembly).
-    expect(commands.match(/npx cdk deploy/g)).toHaveLength(1);
-    expect(commands).toMatch(/if \[ "\$DEPLOY_MODE" = rollback \]; then [^;]*; DEPLOY_PARAMETERS="\$\(node lib\/release\/rollback-kit\/deploy-parameters\.js \S+ NotesStack-prod rollback\)" && npx cdk deploy --app/);
+    expect(commands.match(/npx --no-install cdk deploy/g)).toHaveLength(1);
+    expect(commands).toMatch(/if \[ "\$mode" = rollback \]; then[^]*deploy-parameters\.js" "\$assembly" "\$STACK_NAME" rollback\)"[^]*npx --no-install cdk deploy --app[^]*else/);
     expect(commands).not.toContain('--no-execute');
     expect(commands).not.toContain('change-set-name');
   });
 
   test('dev prints its plan in the build log before it deploys', () => {
-    const commands = buildCommands(stack.releasePipeline.deployProjects.dev).phases.build.commands;
-    const diff = commands.findIndex((c) => c.startsWith('npx cdk diff --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev'));
-    const deploy = commands.findIndex((c) => c.startsWith('npx cdk deploy --app "$CODEBUILD_SRC_DIR_Assembly" NotesStack-dev'));
+    const commands = kitScript('deploy.sh').split('\n');
+    const diff = commands.findIndex((c) => c.startsWith('npx --no-install cdk diff --app "$assembly" "$STACK_NAME"'));
+    const deploy = commands.findIndex((c) => c.startsWith('npx --no-install cdk deploy --app "$assembly" "$STACK_NAME"'));
     expect(diff).toBeGreaterThan(-1);
     expect(diff).toBeLessThan(deploy);
   });
@@ -324,12 +339,17 @@ describe('release pipeline structure', () => {
   test('the failed-create step runs the script on the prod stack through the prod deploy role, which is all its role may assume', () => {
     // Arrange
     const project = stack.releasePipeline.failedCreateProject;
-    const spec = JSON.stringify((resources[logicalIdOf(project)].Properties.Source as Json).BuildSpec);
+    const spec = buildCommands(project);
     const assume = statementsOfRole(roleIdOfProject(project)).filter((st) => actionsOf([st]).includes('sts:AssumeRole'));
 
     // Assert
-    expect(spec).toContain('npx tsx lib/release/scripts/failed-create.ts --stack NotesStack-prod --region eu-west-1 --role-arn');
-    expect(spec).toContain(':role/cdk-hnb659fds-deploy-role-');
+    expect(spec.phases.build.commands).toEqual(['bash recover-failed-create.sh']);
+    expect(kitScript('recover-failed-create.sh')).toContain('node "$kit/bin/failed-create.js" --stack "$STACK_NAME" --region "$TARGET_REGION" --role-arn "$DEPLOY_ROLE_ARN"');
+    expect(envOf(project)).toEqual({
+      STACK_NAME: 'NotesStack-prod',
+      TARGET_REGION: 'eu-west-1',
+      DEPLOY_ROLE_ARN: 'arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-deploy-role-{"Ref":"AWS::AccountId"}-eu-west-1',
+    });
     expect(assume).toHaveLength(1);
     expect((assume[0].Resource as unknown[]).map(render)).toEqual([
       'arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/cdk-hnb659fds-deploy-role-{"Ref":"AWS::AccountId"}-eu-west-1',
@@ -421,11 +441,27 @@ describe('least privilege', () => {
     expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query']);
   });
 
-  test('deploy, plan and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles (deploys also the read-only lookup role)', () => {
+  test('the Plan roles may assume only the prod plan role: no bootstrap role, so nothing before the approval can execute or delete in prod', () => {
+    for (const p of [stack.releasePipeline.planProject, stack.hotfixPipeline.planProject]) {
+      const statements = statementsOfRole(roleIdOfProject(p));
+      const assume = statements.filter((s) => actionsOf([s]).some((a) => a.startsWith('sts:')));
+      expect(assume.map((s) => [s.Action, render(s.Resource)])).toEqual([['sts:AssumeRole', 'arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/notes-release-plan-eu-west-1']]);
+      expect(actionsOf(statements).filter((a) => /^(cloudformation|lambda|dynamodb|iam|codepipeline):/.test(a))).toEqual([]);
+      expect(envOf(p).PLAN_ROLE_ARN).toBe('arn:{"Ref":"AWS::Partition"}:iam::{"Ref":"AWS::AccountId"}:role/notes-release-plan-eu-west-1');
+      expect(envOf(p).DEPLOY_ROLE_ARN).toBeUndefined();
+    }
+    // The kit's plan.sh runs the CLI on the copy that names the plan role, and render-plan through it.
+    const script = kitScript('plan.sh');
+    expect(script).toContain('node "$kit/bin/plan-assembly.js" --assembly "$assembly" --stack "$STACK_NAME" --role-arn "$PLAN_ROLE_ARN" --out "$planned"');
+    expect(script).toContain('cdk deploy --app "$planned" "$STACK_NAME"');
+    expect(script).toContain('--assembly "$planned" --role-arn "$PLAN_ROLE_ARN"');
+  });
+
+  test('deploy, failed-create and self-update roles may assume only the CDK bootstrap deploy and file-publishing roles (deploys also the read-only lookup role)', () => {
     const projects = [
       stack.releasePipeline.deployProjects.dev,
       stack.releasePipeline.deployProjects.prod,
-      stack.releasePipeline.planProject,
+      stack.releasePipeline.failedCreateProject,
       stack.releasePipeline.selfUpdateProject!,
       stack.hotfixPipeline.deployProjects.prod,
     ];
@@ -527,7 +563,7 @@ describe('least privilege', () => {
     expect(use('codestar-connections:UseConnection')).toContainEqual(connectionArn);
   });
 
-  test('a custom bootstrap qualifier (cdk.json @aws-cdk/core:bootstrapQualifier) reaches every assume-role grant and the guard script', () => {
+  test('a custom bootstrap qualifier (cdk.json @aws-cdk/core:bootstrapQualifier) reaches every assume-role grant and the change-set executor', () => {
     // Arrange
     const custom = buildTestApp({ context: { '@aws-cdk/core:bootstrapQualifier': 'notes0001' } });
     const customTemplate = Template.fromStack(custom.built.pipelineStack).toJSON() as { Resources: Record<string, CfnResource> };
@@ -538,14 +574,13 @@ describe('least privilege', () => {
       .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
       .filter((st) => actionsOf([st]).includes('sts:AssumeRole'))
       .flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]).map(render));
-    const guardSpec = JSON.stringify((customTemplate.Resources[custom.built.pipelineStack.getLogicalId(custom.built.pipelineStack.releasePipeline.planProject.node.defaultChild as never)].Properties.Source as Json).BuildSpec);
+    const guardEnv = JSON.stringify((customTemplate.Resources[custom.built.pipelineStack.getLogicalId(custom.built.pipelineStack.releasePipeline.deployProjects.prod.node.defaultChild as never)].Properties.Environment as Json).EnvironmentVariables);
 
     // Assert: release, hotfix and rollback deploy roles all name the custom qualifier, none the default
     expect(assumed.filter((arn) => arn.includes(':role/cdk-'))).toHaveLength(assumed.filter((arn) => arn.includes('cdk-notes0001-')).length);
     expect(assumed.filter((arn) => arn.includes('cdk-notes0001-deploy-role-')).length).toBeGreaterThanOrEqual(5);
     expect(JSON.stringify(customTemplate)).not.toContain('hnb659fds');
-    expect(guardSpec).toContain('render-plan.ts --stack NotesStack-prod');
-    expect(guardSpec).toContain(':role/cdk-notes0001-deploy-role-');
+    expect(guardEnv).toContain(':role/cdk-notes0001-deploy-role-');
   });
 
   test('no role allows a wildcard action', () => {

@@ -1,5 +1,5 @@
 /**
- * Rollbacks do not canary (#13). The rollback kit's plan.sh, which prepares the change set the
+ * Rollbacks do not canary (#13). The deploy kit's rollback-plan.sh, which prepares the change set the
  * Deploy step executes, runs for real (bash, sha256sum, unzip, node) on a zipped cloud assembly
  * synthesized from this repository, with `aws`, `npx` and the plan renderer replaced by recorders;
  * the stage rollback's deploy mode comes from CodePipeline's execution type (mocked control plane).
@@ -9,9 +9,8 @@ import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CodePipelineClient, GetPipelineExecutionCommand } from '@aws-sdk/client-codepipeline';
-import { Template } from 'aws-cdk-lib/assertions';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ROLLBACK_KIT_DIR } from '../../lib/pipeline/rollback-pipeline';
+import { DEPLOY_KIT_DIR, kitContents } from '../../lib/pipeline/deploy-kit';
 import { deployMode } from '../../lib/release/scripts/deploy-mode';
 import { buildTestApp } from '../infra/fixture';
 
@@ -21,7 +20,7 @@ let assembly: string;
 let oldAssembly: string;
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { deployParameters } = require(join(ROLLBACK_KIT_DIR, 'deploy-parameters.js')) as {
+const { deployParameters } = require(join(DEPLOY_KIT_DIR, 'deploy-parameters.js')) as {
   deployParameters: (dir: string, stack: string, mode: string) => { args: string[]; reason: string };
 };
 
@@ -39,15 +38,17 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** Runs the kit's plan.sh on a zip of `dir`; returns the `npx` command line it ran. */
+/** Runs the kit's rollback-plan.sh on a zip of `dir`; returns the `npx` command line it ran. */
 function runKitDeploy(dir: string): { status: number | null; npx: string; stderr: string; stdout: string } {
   const run = mkdtempSync(join(work, 'run-'));
   const zip = join(run, 'archive.zip');
   execFileSync('zip', ['-qr', zip, '.'], { cwd: dir });
   const sha = execFileSync('sha256sum', [zip]).toString().split(' ')[0];
   const bin = join(run, 'bin');
-  cpSync(ROLLBACK_KIT_DIR, join(run, 'kit'), { recursive: true, filter: (src) => !src.includes('node_modules') });
+  cpSync(DEPLOY_KIT_DIR, join(run, 'kit'), { recursive: true, filter: (src) => !src.includes('node_modules') });
   execFileSync('mkdir', ['-p', bin, join(run, 'kit', 'bin')]);
+  // The real copy of the assembly through the plan role (bundled as the kit carries it).
+  cpSync(join(kitContents(), 'bin', 'plan-assembly.js'), join(run, 'kit', 'bin', 'plan-assembly.js'));
   // The plan renderer reads the change set from CloudFormation: a recorder stands in for it here.
   writeFileSync(join(run, 'kit', 'bin', 'render-plan.js'), `require('fs').writeFileSync(${JSON.stringify(join(run, 'render.args'))}, process.argv.slice(2).join(' '));\n`);
   // `aws s3api get-object ... <outfile>`: writes the archive to the last argument.
@@ -55,7 +56,7 @@ function runKitDeploy(dir: string): { status: number | null; npx: string; stderr
   writeFileSync(join(bin, 'npx'), `#!/usr/bin/env bash\necho "$*" > "${join(run, 'npx.args')}"\n`);
   chmodSync(join(bin, 'aws'), 0o755);
   chmodSync(join(bin, 'npx'), 0o755);
-  const res = spawnSync('bash', ['plan.sh'], {
+  const res = spawnSync('bash', ['rollback-plan.sh'], {
     cwd: join(run, 'kit'),
     env: {
       PATH: `${bin}:${process.env.PATH}`,
@@ -66,7 +67,7 @@ function runKitDeploy(dir: string): { status: number | null; npx: string; stderr
       ARTIFACT_SHA256: sha,
       STACK_NAME: STACK,
       TARGET_REGION: 'eu-west-1',
-      DEPLOY_ROLE_ARN: 'arn:aws:iam::123456789012:role/cdk-hnb659fds-deploy-role-123456789012-eu-west-1',
+      PLAN_ROLE_ARN: 'arn:aws:iam::123456789012:role/notes-release-plan-eu-west-1',
       EXECUTION_ID: 'rb-1',
     },
     encoding: 'utf8',
@@ -123,12 +124,4 @@ test("the prod stage's own rollback (a ROLLBACK execution) deploys in rollback m
     { pipelineName: 'notes-release', pipelineExecutionId: 'exec-earlier' },
   ]);
   cp.restore();
-});
-
-test('the deploy step of every environment decides the mode from its execution and passes the parameters to cdk deploy', () => {
-  const json = JSON.stringify(Template.fromStack(buildTestApp().built.pipelineStack).toJSON());
-  expect(json).toContain('lib/release/scripts/deploy-mode.ts --pipeline');
-  expect(json).toContain('node lib/release/rollback-kit/deploy-parameters.js');
-  expect(json).toContain('--outputs-file .pipeline/outputs.json $DEPLOY_PARAMETERS');
-  expect(json).toContain('#{codepipeline.PipelineExecutionId}');
 });

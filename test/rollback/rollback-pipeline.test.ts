@@ -3,12 +3,10 @@
  * what each step is given, least privilege for each role, and cdk-nag clean. Built in a stack of its
  * own (test/rollback/stack.ts) shaped like NotesPipelineStack.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kitContents } from '../../lib/pipeline/rollback-kit';
-import { ROLLBACK_KIT_DIR } from '../../lib/pipeline/rollback-pipeline';
+import { DEPLOY_KIT_DIR } from '../../lib/pipeline/deploy-kit';
 import { REPO_ROOT, repoConfig } from '../infra/fixture';
 import { rollbackTestStack } from './stack';
 
@@ -56,7 +54,7 @@ describe('rollback pipeline structure', () => {
 
   test('has the stages Source, Resolve, Plan, Approve, Deploy, Verify, Record in that order', () => {
     expect(stages().map((s) => `${s.Name}/${s.Actions.map((a) => `${a.Name}:${a.ActionTypeId.Provider}`).join(',')}`)).toEqual([
-      'Source/RollbackKit:S3',
+      'Source/DeployKit:S3',
       'Resolve/Resolve:Lambda',
       'Plan/Plan:CodeBuild',
       'Approve/OpsOwnerApproval:Manual',
@@ -123,12 +121,12 @@ describe('rollback pipeline structure', () => {
     });
     expect(action('Plan').Namespace).toBe('Plan');
     const { spec, env } = projectOf(built.rollback.planProject);
-    expect(spec.phases.install.commands).toEqual(['npm ci --no-audit --no-fund']);
-    expect(spec.phases.build.commands).toEqual(['bash plan.sh', '. ./.pipeline/plan/plan.env']);
+    expect(spec.phases.install.commands).toEqual(['npm ci --ignore-scripts --no-audit --no-fund']);
+    expect(spec.phases.build.commands).toEqual(['bash rollback-plan.sh', '. ./.pipeline/plan/plan.env']);
     expect(spec.env).toEqual({ 'exported-variables': ['PLAN_SUMMARY', 'PLAN_SHA256', 'CHANGE_SET_NAME', 'CHANGE_SET_URL', 'PLAN_URL'] });
     expect(spec.artifacts).toEqual({ 'base-directory': '.pipeline/plan', files: ['plan.md', 'plan.json'] });
-    expect(env).toEqual(['STACK_NAME', 'TARGET_REGION', 'DEPLOY_ROLE_ARN']);
-    const script = readFileSync(join(ROLLBACK_KIT_DIR, 'plan.sh'), 'utf8');
+    expect(env).toEqual(['STACK_NAME', 'TARGET_REGION', 'PLAN_ROLE_ARN']);
+    const script = readFileSync(join(DEPLOY_KIT_DIR, 'rollback-plan.sh'), 'utf8');
     expect(script).toContain('sha256sum');
     expect(script).toContain('change_set="notes-rollback-$EXECUTION_ID"');
     expect(script).toContain('--no-execute --force --change-set-name "$change_set"');
@@ -144,31 +142,16 @@ describe('rollback pipeline structure', () => {
   test('Deploy executes that change set by name and prepares none of its own (no build, no tests)', () => {
     expect(actionEnv('Deploy')).toEqual({ TARGET_VERSION: '#{Resolve.TARGET_VERSION}', EXECUTION_ID: '#{codepipeline.PipelineExecutionId}' });
     const { spec } = projectOf(built.rollback.deployProject);
-    expect(spec.phases.build.commands).toEqual(['bash deploy.sh']);
-    const script = readFileSync(join(ROLLBACK_KIT_DIR, 'deploy.sh'), 'utf8');
-    expect(script).toContain('node bin/execute-change-set.js --stack "$STACK_NAME" --change-set "notes-rollback-$EXECUTION_ID"');
+    expect(spec.phases.build.commands).toEqual(['bash rollback-deploy.sh']);
+    const script = readFileSync(join(DEPLOY_KIT_DIR, 'rollback-deploy.sh'), 'utf8');
+    expect(script).toContain('node "$kit/bin/execute-change-set.js" --stack "$STACK_NAME" --change-set "notes-rollback-$EXECUTION_ID"');
     expect(script).not.toMatch(/cdk deploy|cdk synth|npm (run )?test/);
   });
 
-  test('the kit carries the plan renderer and the executor, bundled, and each runs on its own', () => {
-    const dir = kitContents();
-    for (const [script, usage] of [
-      ['render-plan', 'usage: render-plan --stack NAME'],
-      ['execute-change-set', 'usage: execute-change-set --stack NAME'],
-    ]) {
-      const run = spawnSync(process.execPath, [join(dir, 'bin', `${script}.js`)], { encoding: 'utf8', cwd: dir, env: { PATH: process.env.PATH } });
-      expect(run.status).toBe(2);
-      // Only the entry point's main ran: one usage line, no other script's output.
-      expect(run.stdout).toBe('');
-      expect(run.stderr.trim().split('\n')).toEqual([expect.stringContaining(usage)]);
-    }
-    expect(existsSync(join(dir, 'db.json.gz'))).toBe(true);
-  });
-
   test('the kit pins the same CDK CLI version as the repository', () => {
-    const kit = JSON.parse(readFileSync(join(ROLLBACK_KIT_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const kit = JSON.parse(readFileSync(join(DEPLOY_KIT_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     const repo = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> };
-    const lock = JSON.parse(readFileSync(join(ROLLBACK_KIT_DIR, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+    const lock = JSON.parse(readFileSync(join(DEPLOY_KIT_DIR, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
     expect(kit.dependencies['aws-cdk']).toBe(repo.devDependencies['aws-cdk']);
     expect(lock.packages['node_modules/aws-cdk'].version).toBe(repo.devDependencies['aws-cdk']);
   });
@@ -235,9 +218,13 @@ describe('rollback pipeline least privilege', () => {
     expect(actionsOf(statements).filter((a) => a.startsWith('dynamodb:') || a.startsWith('iam:'))).toEqual([]);
   };
 
-  test('the Plan project may assume only the prod bootstrap deploy roles and read archived assemblies', () => {
+  test('the Plan project may assume only the prod plan role and read archived assemblies', () => {
     const statements = statementsOfRole(logicalIdOf(built.rollback.planProject.role!));
-    assumesOnlyBootstrapRoles(statements);
+    const assume = statements.filter((s) => actionsOf([s]).includes('sts:AssumeRole'));
+    expect(assume.map((s) => [s.Sid, JSON.stringify(s.Resource)])).toEqual([
+      ['AssumeProdPlanRole', JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/notes-release-plan-eu-west-1']] })],
+    ]);
+    expect(actionsOf(statements).filter((a) => a.startsWith('cloudformation:') || a.startsWith('dynamodb:') || a.startsWith('iam:'))).toEqual([]);
     expect(statements.find((s) => s.Sid === 'ReadArchivedAssemblies')!.Resource).toEqual(archiveAssemblies);
   });
 

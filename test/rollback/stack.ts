@@ -9,6 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { AppConfig } from '../../lib/config';
+import { DeployKit } from '../../lib/pipeline/deploy-kit';
 import { RollbackPipeline } from '../../lib/pipeline/rollback-pipeline';
 import { cdkJsonContext, repoConfig } from '../infra/fixture';
 
@@ -66,6 +67,7 @@ export function rollbackTestStack(options: { config?: AppConfig; nagChecks?: boo
     artifactBucket,
     encryptionKey: key,
     releasePipelineName: 'notes-release',
+    deployKit: new DeployKit(stack, 'DeployKit'),
   });
   if (options.nagChecks) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   let template: Template | undefined;

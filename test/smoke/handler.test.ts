@@ -14,7 +14,8 @@ import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient 
 import type { Context } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CHECK_NAMES } from '../../lambda/smoke-test/checks';
-import { handler, logger, MAX_SUMMARY_CHARS, type DirectInvocationResult } from '../../lambda/smoke-test/index';
+import { handler, logger, MAX_SUMMARY_CHARS, pipelineClient, type DirectInvocationResult } from '../../lambda/smoke-test/index';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 
 /** Mocks of the AWS control plane (made after the real token is taken: they replace every client's send). */
 function mockControlPlane() {
@@ -349,5 +350,38 @@ describe('without a CodePipeline job (an operator invoking the function)', () =>
 
     expect(result.error).toBe('smoke test timed out after 800 ms in check health');
     expect(codePipeline.calls()).toHaveLength(0);
+  });
+});
+
+describe('where the job is reported', () => {
+  const sts = mockClient(STSClient);
+  afterAll(() => sts.restore());
+
+  test("in the pipeline's region, with the function's own credentials when no reporter role is set", async () => {
+    const client = pipelineClient({ PIPELINE_REGION: 'us-east-2' });
+    await expect(client.config.region()).resolves.toBe('us-east-2');
+    expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(0);
+  });
+
+  test("outside the pipeline's account: through the pipeline account's reporter role (one AssumeRole, credentials reused)", async () => {
+    sts.reset();
+    const expiration = new Date(Date.now() + 3600_000);
+    sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'AKIAREPORTER', SecretAccessKey: 'secret', SessionToken: 'token', Expiration: expiration } });
+    const roleArn = 'arn:aws:iam::111111111111:role/notes-prod-job-reporter';
+    const client = pipelineClient({ PIPELINE_REGION: 'eu-west-1', JOB_REPORTER_ROLE_ARN: roleArn });
+    const credentials = client.config.credentials as unknown as () => Promise<{ accessKeyId: string }>;
+    await expect(credentials()).resolves.toMatchObject({ accessKeyId: 'AKIAREPORTER' });
+    await credentials();
+    expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input)).toEqual([{ RoleArn: roleArn, RoleSessionName: 'notes-smoke-test-job-report' }]);
+    await expect(client.config.region()).resolves.toBe('eu-west-1');
+  });
+
+  test('a reporter role that cannot be assumed fails naming the role', async () => {
+    sts.reset();
+    sts.on(AssumeRoleCommand).rejects(new Error('not authorized to perform: sts:AssumeRole'));
+    const roleArn = 'arn:aws:iam::111111111111:role/notes-dev-job-reporter';
+    const client = pipelineClient({ PIPELINE_REGION: 'eu-west-1', JOB_REPORTER_ROLE_ARN: roleArn });
+    const credentials = client.config.credentials as unknown as () => Promise<unknown>;
+    await expect(credentials()).rejects.toThrow(`could not assume ${roleArn}: not authorized to perform: sts:AssumeRole`);
   });
 });

@@ -2,7 +2,7 @@
  * Whether the deploy step runs in a release or in CodePipeline's stage rollback (#13): a rollback
  * execution (executionType ROLLBACK) puts the previous assembly back, and must not canary.
  *
- *   npx tsx lib/release/scripts/deploy-mode.ts --pipeline NAME --execution ID [--region R]
+ *   node bin/deploy-mode.js --pipeline NAME --execution ID [--region R]
  * Prints `release` or `rollback`. Outside a pipeline (no execution id) it prints `release`.
  * Exit code 1 when the execution cannot be read (the deploy must not guess), 2 on usage.
  */

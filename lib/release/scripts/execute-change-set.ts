@@ -9,7 +9,7 @@
  * - The wait ends in success (`*_COMPLETE` without ROLLBACK), failure (a rollback or a failed
  *   state, with CloudFormation's reason) or a timeout.
  *
- *   npx tsx lib/release/scripts/execute-change-set.ts --stack NotesStack-prod --change-set notes-plan-<execution> \
+ *   node bin/execute-change-set.js --stack NotesStack-prod --change-set notes-plan-<execution> \
  *     --region eu-west-1 [--role-arn <cdk deploy role>] [--outputs-file .pipeline/outputs.json] [--timeout-minutes 60]
  * The outputs file has the shape of `cdk deploy --outputs-file` (`{ "<stack>": { "<output>": "<value>" } }`).
  * Exit codes: 0 executed (or nothing to execute), 1 failed, 2 usage or could not read the change set.

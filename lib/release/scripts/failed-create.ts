@@ -15,7 +15,7 @@
  *   - ROLLBACK_COMPLETE with retained resources, or ROLLBACK_FAILED: stops (exit 1), listing what
  *     is left and the exact commands that clear it (docs/runbooks/failed-first-create.md).
  *
- *   npx tsx lib/release/scripts/failed-create.ts --stack NotesStack-prod --region eu-west-1 [--role-arn <deploy role>]
+ *   node bin/failed-create.js --stack NotesStack-prod --region eu-west-1 [--role-arn <deploy role>]
  * Exit codes: 0 nothing to do or cleared, 1 stopped (the message says what to do), 2 usage or could not read.
  */
 import {
@@ -28,6 +28,7 @@ import {
   UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { runAsScript } from './run-as-script';
 
 export const RUNBOOK = 'docs/runbooks/failed-first-create.md';
 
@@ -178,6 +179,4 @@ export async function main(argv: string[], client?: CloudFormationClient): Promi
   }
 }
 
-if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => process.exit(code));
-}
+runAsScript(module, 'failed-create', (argv) => main(argv));

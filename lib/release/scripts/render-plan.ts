@@ -7,7 +7,7 @@
  * (PLAN_SUMMARY, PLAN_SHA256, CHANGE_SET_NAME, CHANGE_SET_URL, PLAN_URL as shell `export` lines, which the
  * buildspec exports as the action's variables). The change set is kept: Prod executes it by name.
  *
- *   npx tsx lib/release/scripts/render-plan.ts --stack NotesStack-prod --change-set notes-plan-<execution> \
+ *   node bin/render-plan.js --stack NotesStack-prod --change-set notes-plan-<execution> \
  *     --region eu-west-1 --assembly <cloud assembly dir> [--role-arn <cdk deploy role>] [--allow true] --out-dir .pipeline/plan
  * Exit codes: 0 planned, 1 blocked by the guard, 2 usage or could not read the change set.
  */

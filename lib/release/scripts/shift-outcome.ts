@@ -3,7 +3,7 @@
  * exports its id and outcome, so the pipeline records them (CodePipeline keeps the deploy action's
  * variables; the release recorder reads them into the ledger and the release notes).
  *
- *   npx tsx lib/release/scripts/shift-outcome.ts --outputs .pipeline/outputs.json --stack NotesStack-prod \
+ *   node bin/shift-outcome.js --outputs .pipeline/outputs.json --stack NotesStack-prod \
  *     --since <epoch seconds before the deploy> --region eu-west-1 [--role-arn <CDK lookup role>] --out .pipeline/shift.env
  *
  * The deployment is the newest one of the stack's deployment group (outputs CodeDeployApplicationName

@@ -2,7 +2,7 @@
  * Turns `cdk deploy --outputs-file` JSON into shell `export` lines, so the deploy action exports a
  * stack's outputs (ApiUrl, TableName, ...) as pipeline variables.
  *
- *   npx tsx lib/release/scripts/stack-outputs.ts --file outputs.json --stack NotesStack-dev --out .pipeline/outputs.env
+ *   node bin/stack-outputs.js --file outputs.json --stack NotesStack-dev --out .pipeline/outputs.env
  * Exit code 1 (with the missing names) when the stack or one of the expected outputs is absent.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';

@@ -66,6 +66,9 @@ export const SDK_COMMANDS: Record<string, Mapper> = {
   GetObjectCommand: objectRead,
   HeadObjectCommand: objectRead,
   PutObjectCommand: one('s3:PutObject', object),
+  // Bucket-level: ListObjectsV2 is authorized as s3:ListBucket, GetBucketEncryption as s3:GetEncryptionConfiguration.
+  ListObjectsV2Command: one('s3:ListBucket', (i) => `arn:${PARTITION}:s3:::${s(i.Bucket)}`),
+  GetBucketEncryptionCommand: one('s3:GetEncryptionConfiguration', (i) => `arn:${PARTITION}:s3:::${s(i.Bucket)}`),
   // Amazon DynamoDB, low-level and document client
   GetItemCommand: onTable('dynamodb:GetItem'),
   GetCommand: onTable('dynamodb:GetItem'),
@@ -135,6 +138,9 @@ export const SDK_COMMANDS: Record<string, Mapper> = {
   DeleteStackCommand: one('cloudformation:DeleteStack', (i, c) => stack(c, i.StackName)),
   ExecuteChangeSetCommand: one('cloudformation:ExecuteChangeSet', (i, c) => stack(c, i.StackName)),
   GetTemplateCommand: one('cloudformation:GetTemplate', (i, c) => stack(c, i.StackName)),
+  CreateChangeSetCommand: one('cloudformation:CreateChangeSet', (i, c) => stack(c, i.StackName)),
+  // AWS Systems Manager Parameter Store (parameter names start with "/")
+  GetParameterCommand: one('ssm:GetParameter', (i, c) => arn(c, 'ssm', `parameter${s(i.Name)}`)),
   // AWS CodeDeploy: deployments are authorized on their deployment group. A call that names only the
   // deployment id is checked on the group a contract row binds that id to (the id as the group's ARN).
   ListDeploymentsCommand: one('codedeploy:ListDeployments', (i, c) => arn(c, 'codedeploy', `deploymentgroup:${s(i.applicationName)}/${s(i.deploymentGroupName)}`)),

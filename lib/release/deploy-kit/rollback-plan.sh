@@ -8,19 +8,15 @@
 #
 # Environment (from the Resolve step's variables and the project):
 #   TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ("none" = current object)
-#   ARTIFACT_SHA256 STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID
-# The CDK CLI assumes the bootstrap deploy and file-publishing roles named in the assembly; this
-# project's own role may assume those and read archived assemblies, nothing else.
+#   ARTIFACT_SHA256 STACK_NAME TARGET_REGION PLAN_ROLE_ARN EXECUTION_ID
+# The CDK CLI runs on a copy of the assembly in which every role it would assume for the stack is
+# the prod plan role (bin/plan-assembly.js), and render-plan assumes that role too; this project's
+# own role may assume that one role and read archived assemblies, nothing else.
 set -euo pipefail
+kit="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$kit/require-env.sh"
+require_env "rollback: plan" TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ARTIFACT_SHA256 STACK_NAME TARGET_REGION PLAN_ROLE_ARN EXECUTION_ID
 
-for name in TARGET_VERSION ARTIFACT_BUCKET ARTIFACT_KEY ARTIFACT_VERSION_ID ARTIFACT_SHA256 STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID; do
-  if [ -z "${!name:-}" ]; then
-    echo "rollback: plan: $name is not set (it comes from the Resolve step or the project)" >&2
-    exit 1
-  fi
-done
-
-kit="$(pwd)"
 work="$(mktemp -d)"
 zip="$work/cloud-assembly.zip"
 assembly="$work/assembly"
@@ -48,8 +44,11 @@ fi
 # template declares it (assemblies from before traffic shifting do not, and have no canary).
 parameters="$(node "$kit/deploy-parameters.js" "$assembly" "$STACK_NAME" rollback)"
 read -r -a parameter_args <<< "$parameters"
+# Everything below goes through the prod plan role, and only it.
+planned="$work/planned"
+node "$kit/bin/plan-assembly.js" --assembly "$assembly" --stack "$STACK_NAME" --role-arn "$PLAN_ROLE_ARN" --out "$planned"
 echo "rollback: plan: preparing change set $change_set of $STACK_NAME from the cloud assembly of v$TARGET_VERSION ${parameter_args[*]:-}"
-npx --no-install cdk deploy --app "$assembly" "$STACK_NAME" --exclusively --require-approval never --ci \
+npx --no-install cdk deploy --app "$planned" "$STACK_NAME" --exclusively --require-approval never --ci \
   --no-execute --force --change-set-name "$change_set" "${parameter_args[@]}"
 node "$kit/bin/render-plan.js" --stack "$STACK_NAME" --change-set "$change_set" --region "$TARGET_REGION" \
-  --assembly "$assembly" --role-arn "$DEPLOY_ROLE_ARN" --out-dir "$kit/.pipeline/plan"
+  --assembly "$planned" --role-arn "$PLAN_ROLE_ARN" --out-dir "$kit/.pipeline/plan"

@@ -1,11 +1,13 @@
 /**
- * The rollback kit as a CDK asset: the folder `lib/release/rollback-kit/` (pinned CDK CLI, the
- * Plan and Deploy scripts) plus, bundled at synth, the plan renderer and the change-set executor
- * the release pipeline runs (`lib/release/scripts/render-plan.ts`, `execute-change-set.ts`), so
- * a rollback plans and executes exactly like a release, with no checkout of the repository.
+ * The deploy kit as a CDK asset: the folder `lib/release/deploy-kit/` (pinned CDK CLI, one shell
+ * script per deploy step, `deploy-parameters.js`) plus, bundled at synth, every script those steps
+ * run (`lib/release/scripts/<name>.ts` -> `bin/<name>.js`). Every step that deploys (the release and
+ * hotfix pipelines' Dev deploy, RecoverFailedCreate, Plan, Prod deploy and SelfUpdate, the rollback
+ * pipeline's Plan and Deploy) runs this kit, never a checkout of the repository: the cloud assembly
+ * it deploys is data.
  *
  * The bundles are made once per process with esbuild's API (no Docker), and the asset is hashed on
- * its output, so a change to either script gives the kit a new hash.
+ * its output, so a change to any bundled script gives the kit a new hash.
  */
 import { cpSync, mkdirSync, mkdtempSync } from 'fs';
 import { tmpdir } from 'os';
@@ -15,9 +17,23 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { buildSync } from 'esbuild';
 import { Construct } from 'constructs';
 
-/** The folder published as the rollback pipeline's source (see its README). */
-export const ROLLBACK_KIT_DIR = path.join(__dirname, '..', 'release', 'rollback-kit');
-const SCRIPTS = ['render-plan', 'execute-change-set'];
+/** The folder published as the kit (see its README). */
+export const DEPLOY_KIT_DIR = path.join(__dirname, '..', 'release', 'deploy-kit');
+
+/**
+ * The scripts of `lib/release/scripts/` the kit carries as `bin/<name>.js`. Adding one is one entry
+ * here (and its `node bin/<name>.js` line in a kit script).
+ */
+export const KIT_SCRIPTS = [
+  'deploy-mode',
+  'stack-outputs',
+  'shift-outcome',
+  'render-plan',
+  'execute-change-set',
+  'failed-create',
+  'plan-assembly',
+] as const;
+
 const ROOT = path.join(__dirname, '..', '..');
 
 let built: string | undefined;
@@ -25,11 +41,11 @@ let built: string | undefined;
 /** The kit's contents, bundled once per process. */
 export function kitContents(): string {
   if (built) return built;
-  const out = mkdtempSync(path.join(tmpdir(), 'notes-rollback-kit-'));
-  cpSync(ROLLBACK_KIT_DIR, out, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+  const out = mkdtempSync(path.join(tmpdir(), 'notes-deploy-kit-'));
+  cpSync(DEPLOY_KIT_DIR, out, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) && !src.includes(`${path.sep}.pipeline`) });
   mkdirSync(path.join(out, 'bin'), { recursive: true });
   buildSync({
-    entryPoints: SCRIPTS.map((name) => path.join(ROOT, 'lib', 'release', 'scripts', `${name}.ts`)),
+    entryPoints: KIT_SCRIPTS.map((name) => path.join(ROOT, 'lib', 'release', 'scripts', `${name}.ts`)),
     outdir: path.join(out, 'bin'),
     bundle: true,
     platform: 'node',
@@ -46,11 +62,12 @@ export function kitContents(): string {
   return out;
 }
 
-export class RollbackKit extends s3assets.Asset {
+/** The kit, published with the stack that holds it (one asset object, however many pipelines read it). */
+export class DeployKit extends s3assets.Asset {
   constructor(scope: Construct, id: string) {
     super(scope, id, {
-      path: ROLLBACK_KIT_DIR,
-      exclude: ['node_modules'],
+      path: DEPLOY_KIT_DIR,
+      exclude: ['node_modules', '.pipeline'],
       assetHashType: AssetHashType.OUTPUT,
       bundling: {
         // Never used: local bundling always succeeds (esbuild is a dependency of the app).

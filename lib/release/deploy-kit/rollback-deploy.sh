@@ -6,15 +6,11 @@
 #
 # Environment: STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID TARGET_VERSION
 set -euo pipefail
-
-for name in STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID TARGET_VERSION; do
-  if [ -z "${!name:-}" ]; then
-    echo "rollback: deploy: $name is not set (it comes from the Resolve step or the project)" >&2
-    exit 1
-  fi
-done
+kit="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$kit/require-env.sh"
+require_env "rollback: deploy" STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN EXECUTION_ID TARGET_VERSION
 
 echo "rollback: deploy: executing the reviewed plan for v$TARGET_VERSION on $STACK_NAME"
-node bin/execute-change-set.js --stack "$STACK_NAME" --change-set "notes-rollback-$EXECUTION_ID" \
+node "$kit/bin/execute-change-set.js" --stack "$STACK_NAME" --change-set "notes-rollback-$EXECUTION_ID" \
   --region "$TARGET_REGION" --role-arn "$DEPLOY_ROLE_ARN"
 echo "rollback: deploy: $STACK_NAME now runs the assembly of v$TARGET_VERSION"

@@ -1,0 +1,60 @@
+/**
+ * Pipeline step "watch the prod alarms" (Lambda invoke action, last in the prod stage when prod is in
+ * another account than the pipeline; see watch.ts). UserParameters:
+ * `{"alarmNames":[...],"region":"eu-west-1","watchMinutes":10,"roleArn":"arn:aws:iam::<prod>:role/..."}`.
+ * Each invocation reports its job exactly once: failed, passed, or in progress with a continuation
+ * token (CodePipeline then invokes it again).
+ */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { assumedRoleCredentials } from '../../lib/release/assumed-credentials';
+import { jobOf, parseJsonParameters } from '../../lib/release/job';
+import { parseAlarmWatchParameters, parseToken, watchAlarms, type WatchOutcome } from './watch';
+
+const codepipeline = new CodePipelineClient({});
+/** One check a minute, and at most two minutes of checking per invocation (the function's timeout is three). */
+export const POLL = { pollIntervalMs: 60_000, pollBudgetMs: 120_000 };
+const clock = { now: () => Date.now(), sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) };
+
+function continuationTokenOf(event: unknown): string | undefined {
+  const token = (event as { 'CodePipeline.job'?: { data?: { continuationToken?: unknown } } })['CodePipeline.job']?.data?.continuationToken;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
+
+/** The handler's work, with the clock and the polling pace as parameters (tests run it on a fake clock). */
+export async function handleJob(event: unknown, options: { clock?: typeof clock; poll?: typeof POLL } = {}): Promise<void> {
+  const job = jobOf(event);
+  if (!job) throw new Error('alarm-watch: not a CodePipeline job event');
+  let outcome: WatchOutcome;
+  try {
+    const params = parseAlarmWatchParameters(parseJsonParameters(job.userParameters, 'alarm watch'));
+    const now = (options.clock ?? clock).now();
+    const token = parseToken(continuationTokenOf(event), now);
+    const cloudwatch = new CloudWatchClient({
+      region: params.region,
+      ...(params.roleArn ? { credentials: assumedRoleCredentials(params.roleArn, 'notes-alarm-watch', { region: params.region }) } : {}),
+    });
+    outcome = await watchAlarms(cloudwatch, params, token, options.clock ?? clock, options.poll ?? POLL);
+  } catch (err) {
+    outcome = { kind: 'failed', message: (err as Error).message };
+  }
+  try {
+    if (outcome.kind === 'failed') {
+      await codepipeline.send(new PutJobFailureResultCommand({ jobId: job.id, failureDetails: { type: 'JobFailed', message: outcome.message.slice(0, 5000) } }));
+    } else {
+      await codepipeline.send(
+        new PutJobSuccessResultCommand({
+          jobId: job.id,
+          executionDetails: { summary: outcome.summary },
+          ...(outcome.kind === 'continue' ? { continuationToken: outcome.token } : {}),
+        }),
+      );
+    }
+    console.log(JSON.stringify({ message: 'job reported', jobId: job.id, outcome: outcome.kind }));
+  } catch (err) {
+    // Never thrown: a Lambda retry would report the same job again.
+    console.log(JSON.stringify({ message: 'reporting the job failed', jobId: job.id, error: (err as Error).message }));
+  }
+}
+
+export const handler = (event: unknown): Promise<void> => handleJob(event);
