@@ -135,11 +135,7 @@ describe('three-account layout: what runs before the approval', () => {
   it('the pipelines are cut at their approvals: notes-release and notes-hotfix at ApproveProd, notes-rollback at its approval stage, with each Deploy to prod after it', () => {
     const cut = Object.fromEntries(allGates.map((g) => [g.pipeline, g.approvalStage]));
     expect(cut).toEqual({ 'notes-release': 'ApproveProd', 'notes-hotfix': 'ApproveProd', 'notes-rollback': expect.any(String) });
-    for (const g of allGates) {
-      const deploys = [...g.before, ...g.after].filter((a) => a.name === 'Deploy' && a.provider === 'CodeBuild');
-      const prodDeploys = deploys.filter((a) => g.after.includes(a));
-      expect(prodDeploys.length).toBeGreaterThan(0);
-    }
+    for (const g of allGates) expect(g.after.filter((a) => a.name === 'Deploy' && a.provider === 'CodeBuild').length).toBeGreaterThan(0);
     expect(beforeApproval.map((s) => s.step)).toEqual(expect.arrayContaining(['notes-release Build/Build', 'notes-release Dev/Deploy', 'notes-release PlanProd/Plan', 'notes-rollback Plan/Plan']));
   });
 
