@@ -41,9 +41,21 @@ export function bootstrapTemplate(): CfnTemplate {
   return template;
 }
 
-/** The bootstrap stack (`CDKToolkit`) of one environment, resolved with the template's defaults and this qualifier. */
-export function bootstrapStack(account: string, region: string, qualifier: string): ResolvedStack {
-  return new ResolvedStack(bootstrapTemplate(), { stackName: 'CDKToolkit', account, region, parameters: { Qualifier: qualifier } });
+/**
+ * What `cdk bootstrap` sets beyond the template's defaults: `--trust` is `TrustedAccounts`,
+ * `--trust-for-lookup` `TrustedAccountsForLookup`, `--cloudformation-execution-policies`
+ * `CloudFormationExecutionPolicies` (each a comma-separated list).
+ */
+export interface BootstrapParameters {
+  readonly TrustedAccounts?: string;
+  readonly TrustedAccountsForLookup?: string;
+  readonly CloudFormationExecutionPolicies?: string;
+}
+
+/** The bootstrap stack (`CDKToolkit`) of one environment, resolved with the template's defaults, this qualifier and these parameters. */
+export function bootstrapStack(account: string, region: string, qualifier: string, parameters: BootstrapParameters = {}): ResolvedStack {
+  const given = Object.fromEntries(Object.entries(parameters).filter((e): e is [string, string] => e[1] !== undefined));
+  return new ResolvedStack(bootstrapTemplate(), { stackName: 'CDKToolkit', account, region, parameters: { ...given, Qualifier: qualifier } });
 }
 
 /** Logical ids of the bootstrap roles `cdk deploy` may assume. */

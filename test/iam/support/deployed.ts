@@ -73,8 +73,12 @@ export interface PipelineAction {
   name: string;
   provider: string;
   category: string;
-  /** The role the action runs as (its own role, or the pipeline's). */
+  /** The role the action runs as (its own role, or the pipeline's), when it is a role of the pipeline stack. */
   roleLogicalId: string;
+  /** The ARN of the role the action runs as: a role of another account's support stack for a cross-account action. */
+  roleArn: string;
+  /** The region the action runs in (the pipeline's unless the action names one). */
+  region: string;
   configuration: Record<string, Json>;
   inputs: string[];
   outputs: string[];
@@ -99,6 +103,8 @@ export function pipelineActions(world: IamWorld): PipelineAction[] {
           provider: type.Provider,
           category: type.Category,
           roleLogicalId: role,
+          roleArn: a.RoleArn === undefined ? r.getAtt(raw.RoleArn['Fn::GetAtt'][0], 'Arn') : String(r.resolve(a.RoleArn)),
+          region: a.Region === undefined ? r.env.region : String(r.resolve(a.Region)),
           configuration: r.resolve((a.Configuration ?? {}) as Json) as Record<string, Json>,
           inputs: ((a.InputArtifacts as { Name: string }[] | undefined) ?? []).map((x) => x.Name),
           outputs: ((a.OutputArtifacts as { Name: string }[] | undefined) ?? []).map((x) => x.Name),

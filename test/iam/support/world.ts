@@ -1,19 +1,30 @@
 /**
- * The deployed world the IAM contract tests reason about: every synthesized stack of the app plus
- * the CDK bootstrap stack of each target environment, resolved into one account and region, with
- * the identity policies of every role and the resource policies of every bucket, key, topic,
+ * The deployed world the IAM contract tests reason about: every synthesized stack of the app (CDK's
+ * cross-account support stacks included) plus the CDK bootstrap stack of each environment, each
+ * resolved in its own account and region (a stack that names no account is resolved in ACCOUNT),
+ * with the identity policies of every role and the resource policies of every bucket, key, topic,
  * secret, function and role (trust policy). `simulate()` asks @cloud-copilot/iam-simulate what AWS
  * would answer, and `explainDenial()` writes the answer the way an AccessDenied reads in CloudWatch.
+ *
+ * Across accounts the simulator evaluates as AWS does: the caller's identity policies (in its
+ * account) must allow AND the resource's policy (trust policy, key policy, bucket policy, ...) in
+ * the other account must allow the caller or its account. The caller's account is its ARN's
+ * (`aws:PrincipalAccount`), the resource's its ARN's (for S3, the account of the stack that
+ * defines the bucket).
  */
 import { getDenialReasons, runSimulation, type Simulation, type SimulationIdentityPolicy } from '@cloud-copilot/iam-simulate';
-import { App, Stack, Token } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, Stack } from 'aws-cdk-lib';
+import type { CloudFormationStackArtifact } from 'aws-cdk-lib/cx-api';
 import { buildTestApp, TestAppOptions } from '../../infra/fixture';
 import type { BuiltApp } from '../../../lib/app';
-import { bootstrapStack } from './bootstrap';
+import { executionPolicyName, policyArn } from '../../../lib/target-account';
+import { bootstrapStack, BootstrapParameters } from './bootstrap';
 import { Json, PARTITION, ResolvedStack } from './cfn';
 
-/** The account and region every stack is resolved into (cdk.json leaves accounts to the deployer). */
+/**
+ * The account a stack that names none is resolved into (the single-account layout of cdk.json
+ * leaves accounts to the deployer, so every stack of it lives here).
+ */
 export const ACCOUNT = '123456789012';
 
 /**
@@ -36,6 +47,13 @@ export const AWS_MANAGED_POLICIES: Record<string, Json> = {
         Resource: '*',
       },
     ],
+  },
+  // arn:aws:iam::aws:policy/AdministratorAccess, the CDK bootstrap CloudFormation execution role's
+  // unless `--cloudformation-execution-policies` names others. The isolation proofs need it: left
+  // out, an execution role would look powerless.
+  'arn:aws:iam::aws:policy/AdministratorAccess': {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
   },
   // arn:aws:iam::aws:policy/ReadOnlyAccess, attached to the CDK bootstrap lookup role. An excerpt:
   // the policy's statement lists read actions of every service; these are its entries for the
@@ -79,16 +97,26 @@ type Doc = { Version?: string; Statement: Record<string, Json>[] };
 export interface WorldOptions extends TestAppOptions {
   /** The CDK bootstrap qualifier the bootstrap stacks were deployed with (default: the app's). */
   readonly bootstrapQualifier?: string;
+  /**
+   * The parameters each account was bootstrapped with, by account (default: the documented
+   * commands, see `documentedBootstrap`). The qualifier is always `bootstrapQualifier`.
+   */
+  readonly bootstrapParameters?: Record<string, BootstrapParameters>;
 }
 
 export class IamWorld {
   readonly built: BuiltApp;
   readonly app: App;
   readonly region: string;
+  /** The account of the pipeline stack (ACCOUNT when cdk.json names none). */
+  readonly pipelineAccount: string;
+  /** Every stack of the app's cloud assembly, CDK's cross-account support stacks included. */
   readonly stacks: ResolvedStack[];
   /** The bootstrap stack of every environment the app deploys to, by `<account>/<region>`. */
   readonly bootstrap: Map<string, ResolvedStack> = new Map();
   readonly qualifier: string;
+  /** How `definedIn` names each stack: its name, with its account and region when several stacks share the name. */
+  private readonly labels = new Map<ResolvedStack, string>();
   private readonly roleCache = new Map<string, Principal>();
 
   constructor(options: WorldOptions = {}) {
@@ -96,22 +124,69 @@ export class IamWorld {
     this.app = app;
     this.built = built;
     this.region = built.config.pipeline.region;
+    this.pipelineAccount = built.config.pipeline.account ?? ACCOUNT;
     this.qualifier = options.bootstrapQualifier ?? String(app.node.tryGetContext('@aws-cdk/core:bootstrapQualifier') ?? 'hnb659fds');
-    const stacks: Stack[] = [...built.notesStacks, built.pipelineStack, ...built.baselineStacks];
-    this.stacks = stacks.map(
-      // A stack with an account of its own (the three-account layout) keeps it; the others are in ACCOUNT.
-      (s) => new ResolvedStack(Template.fromStack(s).toJSON() as never, { stackName: s.stackName, account: Token.isUnresolved(s.account) ? ACCOUNT : s.account, region: Token.isUnresolved(s.region) ? this.region : s.region }),
-    );
+    const assembly = app.synth();
+    // The app's own stacks first (in the order the single-account tests have always seen), then
+    // whatever else CDK added to the assembly (cross-account support stacks).
+    const own: Stack[] = [...built.notesStacks, built.pipelineStack];
+    const artifacts = [
+      ...own.map((s) => assembly.getStackArtifact(s.artifactId)),
+      ...assembly.stacks.filter((a) => !own.some((s) => s.artifactId === a.id)),
+    ];
+    this.stacks = artifacts.map((a) => new ResolvedStack(a.template as never, { stackName: a.stackName, ...this.placeOf(a) }));
     for (const s of this.stacks) {
       const key = `${s.env.account}/${s.env.region}`;
-      if (!this.bootstrap.has(key)) this.bootstrap.set(key, bootstrapStack(s.env.account, s.env.region, this.qualifier));
+      if (this.bootstrap.has(key)) continue;
+      const parameters = options.bootstrapParameters?.[s.env.account] ?? this.documentedBootstrap(s.env.account, s.env.region);
+      this.bootstrap.set(key, bootstrapStack(s.env.account, s.env.region, this.qualifier, parameters));
+    }
+    const all = this.allStacks();
+    for (const s of all) {
+      const shared = all.filter((o) => o.stackName === s.stackName).length > 1;
+      this.labels.set(s, shared ? `${s.stackName}@${s.env.account}/${s.env.region}` : s.stackName);
     }
   }
 
-  stack(name: string): ResolvedStack {
-    const s = [...this.stacks, ...this.bootstrap.values()].find((x) => x.stackName === name);
-    if (!s) throw new Error(`no stack ${name}`);
-    return s;
+  /** Where a stack of the assembly is deployed; environment-agnostic stacks go to ACCOUNT and the pipeline's region. */
+  private placeOf(a: CloudFormationStackArtifact): { account: string; region: string } {
+    const account = a.environment.account === 'unknown-account' ? ACCOUNT : a.environment.account;
+    const region = a.environment.region === 'unknown-region' ? this.region : a.environment.region;
+    return { account, region };
+  }
+
+  /**
+   * The parameters of the bootstrap commands docs/02-cicd.md gives: the pipeline's account (and
+   * every account of the single-account layout) bootstrapped plainly; every other account with
+   * `--trust <pipeline account> --trust-for-lookup <pipeline account>` and the least-privilege
+   * execution policy (`executionPolicyName`) when a stack of the world defines it, else
+   * AdministratorAccess (which `cdk bootstrap --trust` requires naming explicitly).
+   */
+  documentedBootstrap(account: string, region: string): BootstrapParameters {
+    if (account === this.pipelineAccount) return {};
+    const leastPrivilege = policyArn(account, executionPolicyName(this.built.config.service, region));
+    const defined = this.stacks.some((s) => s.env.account === account && s.ofType('AWS::IAM::ManagedPolicy').some((id) => s.ref(id) === leastPrivilege));
+    return {
+      TrustedAccounts: this.pipelineAccount,
+      TrustedAccountsForLookup: this.pipelineAccount,
+      CloudFormationExecutionPolicies: defined ? leastPrivilege : `arn:${PARTITION}:iam::aws:policy/AdministratorAccess`,
+    };
+  }
+
+  /** Every account a stack of the world is deployed to. */
+  get accounts(): string[] {
+    return [...new Set(this.stacks.map((s) => s.env.account))];
+  }
+
+  /**
+   * A stack by name; `account` picks one when several accounts hold a stack of that name (every
+   * account has its `CDKToolkit`).
+   */
+  stack(name: string, account?: string): ResolvedStack {
+    const found = this.allStacks().filter((x) => x.stackName === name && (account === undefined || x.env.account === account));
+    if (found.length === 0) throw new Error(`no stack ${name}${account ? ` in ${account}` : ''}`);
+    if (found.length > 1) throw new Error(`${found.length} stacks named ${name} (accounts ${found.map((f) => f.env.account).join(', ')}): name the account`);
+    return found[0];
   }
 
   bootstrapOf(region: string, account = ACCOUNT): ResolvedStack {
@@ -130,12 +205,44 @@ export class IamWorld {
     return [...this.stacks, ...this.bootstrap.values()];
   }
 
-  /** A role of a stack, with every identity policy attached to it anywhere in the world. */
-  role(stackName: string, logicalId: string): Principal {
-    const key = `${stackName}/${logicalId}`;
+  /** How `definedIn` names a stack. */
+  labelOf(stack: ResolvedStack): string {
+    return this.labels.get(stack) ?? stack.stackName;
+  }
+
+  /** Every role of every stack (bootstrap stacks included), with its identity policies. */
+  allRoles(): Principal[] {
+    return this.allStacks().flatMap((s) => s.ofType('AWS::IAM::Role').map((id) => this.role(s, id)));
+  }
+
+  /** The role of the world with this ARN, if a template defines it. */
+  roleByArn(arn: string): Principal | undefined {
+    for (const s of this.allStacks()) {
+      if (s.env.account !== arn.split(':')[4]) continue;
+      const id = s.ofType('AWS::IAM::Role').find((r) => s.getAtt(r, 'Arn') === arn);
+      if (id) return this.role(s, id);
+    }
+    return undefined;
+  }
+
+  /** The stack and logical id of the Lambda function with this ARN, if a template defines it. */
+  functionByArn(arn: string): { stack: ResolvedStack; logicalId: string } | undefined {
+    for (const s of this.allStacks()) {
+      const id = s.ofType('AWS::Lambda::Function').find((f) => s.getAtt(f, 'Arn') === arn);
+      if (id) return { stack: s, logicalId: id };
+    }
+    return undefined;
+  }
+
+  /**
+   * A role of a stack (by name, or the stack itself when several accounts hold one of that name),
+   * with every identity policy attached to it in its account.
+   */
+  role(stackOrName: string | ResolvedStack, logicalId: string): Principal {
+    const stack = typeof stackOrName === 'string' ? this.stack(stackOrName) : stackOrName;
+    const key = `${this.labelOf(stack)}/${logicalId}`;
     const cached = this.roleCache.get(key);
     if (cached) return cached;
-    const stack = this.stack(stackName);
     const r = stack.resources[logicalId];
     if (r?.Type !== 'AWS::IAM::Role') throw new Error(`${key} is not an AWS::IAM::Role`);
     const name = stack.ref(logicalId);
@@ -150,7 +257,9 @@ export class IamWorld {
       if (m.startsWith(`arn:${PARTITION}:iam::aws:policy/`) && !AWS_MANAGED_POLICIES[m]) notModelled.push(m.split('/').pop()!);
       else policies.push({ name: m, policy: this.managedPolicy(m) });
     }
-    for (const s of this.allStacks()) {
+    // Role names are unique within an account only: the same name in another account (a fixed
+    // RoleName each target account has) is another role.
+    for (const s of this.allStacks().filter((x) => x.env.account === stack.env.account)) {
       for (const id of s.ofType('AWS::IAM::Policy')) {
         const p = s.props(id);
         if (((p.Roles as string[] | undefined) ?? []).includes(name)) policies.push({ name: `${s.stackName}/${id}`, policy: p.PolicyDocument });
@@ -167,10 +276,10 @@ export class IamWorld {
     return principal;
   }
 
-  /** A principal that holds exactly these managed policies (an operator's permission set or role). */
-  holderOf(name: string, policyArns: string[]): Principal {
+  /** A principal that holds exactly these managed policies (an operator's permission set or role), in the pipeline's account unless given. */
+  holderOf(name: string, policyArns: string[], account = this.pipelineAccount): Principal {
     return {
-      arn: `arn:${PARTITION}:iam::${ACCOUNT}:role/${name}`,
+      arn: `arn:${PARTITION}:iam::${account}:role/${name}`,
       name,
       definedIn: `a role holding ${policyArns.join(', ')}`,
       policies: policyArns.map((arn) => ({ name: arn, policy: this.managedPolicy(arn) })),
@@ -214,11 +323,12 @@ export class IamWorld {
   }
 
   /** The logical id of the role a Lambda function of a stack runs as. */
-  functionRole(stackName: string, functionLogicalId: string): Principal {
-    const stack = this.stack(stackName);
+  functionRole(stackOrName: string | ResolvedStack, functionLogicalId: string): Principal {
+    const stack = typeof stackOrName === 'string' ? this.stack(stackOrName) : stackOrName;
+    const stackName = this.labelOf(stack);
     const role = stack.resources[functionLogicalId]?.Properties?.Role as { 'Fn::GetAtt': [string, string] } | undefined;
     if (!role?.['Fn::GetAtt']) throw new Error(`${stackName}/${functionLogicalId} has no role of this stack`);
-    return this.role(stackName, role['Fn::GetAtt'][0]);
+    return this.role(stack, role['Fn::GetAtt'][0]);
   }
 
   /** The resource-based policy AWS evaluates for this action on this resource, if any. */
@@ -281,10 +391,23 @@ export class IamWorld {
     return undefined;
   }
 
-  /** The account that owns a resource (every resource here lives in ACCOUNT; S3 ARNs carry none). */
+  /**
+   * The account that owns a resource: its ARN's. S3 ARNs carry none: a bucket's is the account of
+   * the stack that defines it (the pipeline's for a bucket no template defines).
+   */
   accountOf(resource: string): string {
     const parts = resource.split(':');
-    return parts[4] || ACCOUNT;
+    if (parts[4]) return parts[4];
+    if (parts[2] === 's3') {
+      const bucket = resource.replace(/^arn:[^:]+:s3:::/, '').split('/')[0];
+      for (const s of this.allStacks()) if (s.ofType('AWS::S3::Bucket').some((id) => s.ref(id) === bucket)) return s.env.account;
+    }
+    return this.pipelineAccount;
+  }
+
+  /** The account of a principal: its ARN's (a service principal's requests are credited to ACCOUNT, as before). */
+  principalAccount(principal: Principal): string {
+    return principal.arn.split(':')[4] || ACCOUNT;
   }
 
   async simulate(request: Request): Promise<Outcome> {
@@ -298,7 +421,7 @@ export class IamWorld {
         contextVariables: {
           'aws:SecureTransport': 'true',
           'aws:PrincipalArn': principal.arn,
-          'aws:PrincipalAccount': ACCOUNT,
+          'aws:PrincipalAccount': this.principalAccount(principal),
           'aws:RequestedRegion': resource.split(':')[3] || this.region,
           ...request.context,
         },
@@ -320,7 +443,7 @@ export class IamWorld {
 
   private explainDenial(request: Request, result: Awaited<ReturnType<typeof runSimulation>>): string {
     const { principal, action, resource } = request;
-    const who = `User: arn:${PARTITION}:sts::${ACCOUNT}:assumed-role/${principal.name}/session (${principal.definedIn})`;
+    const who = `User: arn:${PARTITION}:sts::${this.principalAccount(principal)}:assumed-role/${principal.name}/session (${principal.definedIn})`;
     const analyses = result.resultType === 'single' ? [result.result.analysis] : result.resultType === 'wildcard' ? result.results.map((r) => r.analysis) : [];
     const reasons = analyses.flatMap((a) => (a ? getDenialReasons(a) : []));
     const why = reasons.length
