@@ -125,6 +125,7 @@ export class NotesBaselineStack extends Stack {
     because('API Gateway names its execution log groups API-Gateway-Execution-Logs_<REST API id>, and the id is random.', [arn('logs', 'log-group:API-Gateway-Execution-Logs_*')]);
     because('logs:DescribeLogGroups, which the API Gateway logging role calls, is scoped to the account and region at most.', [arn('logs', 'log-group:*')]);
     because('A stack ARN ends in the id CloudFormation gives the stack at creation; the stack name before it is fixed.', each(({ stack }) => [arn('cloudformation', `stack/${stack}/*`)]));
+    because('The CDK bootstrap stack (CDKToolkit), which the CLI describes before publishing assets; a stack ARN ends in a generated id.', [arn('cloudformation', 'stack/CDKToolkit/*')]);
     because('The aliases of the notes API function (live, the one the API serves): the reader reads which version it points to.', each(({ prefix }) => [arn('lambda', `function:${prefix}-api:*`)]));
 
     // --- The permissions boundary: the union of what the NotesStack roles need, on their own resources.
@@ -183,7 +184,8 @@ export class NotesBaselineStack extends Stack {
     // --- The release roles, trusted by the pipeline account.
     const trust = new iam.AccountPrincipal(pipelineAccount);
     const readerStatements = [
-      new iam.PolicyStatement({ sid: 'StackOutputs', actions: ['cloudformation:DescribeStacks'], resources: each(({ stack }) => [arn('cloudformation', `stack/${stack}/*`)]) }),
+      // Outputs for the backups check and `status`; the template for the rollback's plan line.
+      new iam.PolicyStatement({ sid: 'StackOutputs', actions: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'], resources: each(({ stack }) => [arn('cloudformation', `stack/${stack}/*`)]) }),
       new iam.PolicyStatement({ sid: 'BackupState', actions: ['dynamodb:DescribeContinuousBackups'], resources: tables }),
       new iam.PolicyStatement({ sid: 'Alarms', actions: ['cloudwatch:DescribeAlarms'], resources: alarms }),
       new iam.PolicyStatement({ sid: 'LiveAlias', actions: ['lambda:GetAlias'], resources: each(({ prefix }) => [arn('lambda', `function:${prefix}-api:*`)]) }),
@@ -221,7 +223,24 @@ export class NotesBaselineStack extends Stack {
           actions: ['cloudformation:CreateChangeSet', 'cloudformation:DescribeChangeSet', 'cloudformation:ListChangeSets', 'cloudformation:DeleteChangeSet'],
           resources: [stackArn],
         }),
-        new iam.PolicyStatement({ sid: 'PublishFileAssets', actions: ['s3:GetObject', 's3:PutObject', 's3:GetBucketLocation', 's3:ListBucket'], resources: [assetsBucket, `${assetsBucket}/*`] }),
+        // The CLI looks the toolkit stack (CDKToolkit) up; it goes on when refused, and reading it is harmless.
+        new iam.PolicyStatement({ sid: 'ReadToolkitStack', actions: ['cloudformation:DescribeStacks'], resources: [arn('cloudformation', 'stack/CDKToolkit/*')] }),
+        // Turned on by the CLI after the prod stack's first change set (the stack it creates is
+        // REVIEW_IN_PROGRESS, without the protection the template asks for). Turning it off would
+        // not let this role delete anything: it has no DeleteStack.
+        new iam.PolicyStatement({ sid: 'ProdStackTerminationProtection', actions: ['cloudformation:UpdateTerminationProtection'], resources: [stackArn] }),
+        new iam.PolicyStatement({
+          sid: 'PublishFileAssets',
+          actions: ['s3:GetObject', 's3:PutObject', 's3:GetBucketLocation', 's3:ListBucket', 's3:GetEncryptionConfiguration'],
+          resources: [assetsBucket, `${assetsBucket}/*`],
+        }),
+        // The bootstrap bucket's key (cdk bootstrap creates it; its id is random), used through S3 only.
+        new iam.PolicyStatement({
+          sid: 'AssetsBucketKeyThroughS3',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [arn('kms', 'key/*')],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${region}.amazonaws.com` } },
+        }),
         new iam.PolicyStatement({
           sid: 'PassBootstrapExecutionRole',
           actions: ['iam:PassRole'],

@@ -31,7 +31,7 @@ function pipelineReporting(config: AppConfig, env: EnvironmentConfig, partition:
   return {
     region: pipeline.region,
     reporterRoleArn: roleArn(pipeline.account!, jobReporterRoleName(config.service, env.name), partition),
-    roleName: smokeTestRoleName(config.service, env.name, env.region),
+    roleName: smokeTestRoleName(env.name),
   };
 }
 

@@ -63,10 +63,11 @@ export function jobReporterRoleName(service: string, envName: string): string {
 
 /**
  * The smoke-test function's execution role name in an environment outside the pipeline's account,
- * so that the job reporter's trust policy can name exactly that role.
+ * so that the job reporter's trust policy can name exactly that role. It starts with the stack's
+ * name, like the roles CloudFormation names, so the execution policy's role prefix covers it.
  */
-export function smokeTestRoleName(service: string, envName: string, region: string): string {
-  return `${service}-${envName}-smoke-test-${region}`;
+export function smokeTestRoleName(envName: string): string {
+  return `NotesStack-${envName}-smoke-test`;
 }
 
 /**

@@ -17,7 +17,7 @@ export function jobReporterRoles(scope: Construct, config: AppConfig): Record<st
   const roles: Record<string, iam.Role> = {};
   for (const env of config.environments) {
     if (!isCrossAccount(env, config.pipeline.account)) continue;
-    const smokeRole = roleArn(env.account!, smokeTestRoleName(config.service, env.name, env.region), Stack.of(scope).partition);
+    const smokeRole = roleArn(env.account!, smokeTestRoleName(env.name), Stack.of(scope).partition);
     const role = new iam.Role(scope, `JobReporter-${env.name}`, {
       roleName: jobReporterRoleName(config.service, env.name),
       description: `Reports the pipeline jobs of the ${env.name} smoke test (account ${env.account}); nothing else`,

@@ -15,7 +15,7 @@ describe('smoke tests in other accounts report their jobs through the pipeline a
     ['prod', '333333333333'],
   ])('the %s smoke test has a fixed role name, reports in the pipeline region through its job reporter', (env, account) => {
     const template = three.template(env);
-    template.hasResourceProperties('AWS::IAM::Role', { RoleName: `notes-${env}-smoke-test-eu-west-1` });
+    template.hasResourceProperties('AWS::IAM::Role', { RoleName: `NotesStack-${env}-smoke-test` });
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: `notes-${env}-smoke-test`,
       Environment: {
@@ -34,7 +34,7 @@ describe('smoke tests in other accounts report their jobs through the pipeline a
             Action: 'sts:AssumeRole',
             Effect: 'Allow',
             Principal: { AWS: `arn:aws:iam::${account}:root` },
-            Condition: { ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${account}:role/notes-${env}-smoke-test-eu-west-1` } },
+            Condition: { ArnEquals: { 'aws:PrincipalArn': `arn:aws:iam::${account}:role/NotesStack-${env}-smoke-test` } },
           },
         ],
       },

@@ -13,6 +13,8 @@ import { PARTITION } from './cfn';
 export interface IamRequest {
   readonly action: string;
   readonly resource: string;
+  /** Request context AWS sets for this request (e.g. kms:ViaService when S3 calls KMS for the caller). */
+  readonly context?: Record<string, string | string[]>;
 }
 
 export interface ArnContext {

@@ -76,7 +76,10 @@ export function cdkDeployNoExecuteCalls(artifact: cxapi.CloudFormationStackArtif
     { command: 'UpdateTerminationProtectionCommand', input: { StackName }, when: "the stack's first create (termination protection on in the template)" },
   );
   if (artifact.cloudFormationExecutionRoleArn) {
-    calls.push({ request: { action: 'iam:PassRole', resource: placeholders(artifact.cloudFormationExecutionRoleArn, ctx) }, when: 'always (CreateChangeSet RoleARN)' });
+    calls.push({
+      request: { action: 'iam:PassRole', resource: placeholders(artifact.cloudFormationExecutionRoleArn, ctx), context: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      when: 'always (CreateChangeSet RoleARN)',
+    });
   }
   const templateUrl = artifact.stackTemplateAssetObjectUrl;
   if (templateUrl) {
@@ -101,7 +104,12 @@ export function cliRequests(calls: CliCall[], ctx: ArnContext, bucketKey?: strin
       const mapped = iamRequestsOf(c.command!, c.input ?? {}, ctx);
       if (!mapped) throw new Error(`test/iam/support/actions.ts has no mapping of ${c.command}, which the CDK CLI calls`);
       out.push(...mapped);
-      if (c.command === 'PutObjectCommand' && bucketKey) out.push({ action: 'kms:GenerateDataKey', resource: bucketKey }, { action: 'kms:Decrypt', resource: bucketKey });
+      if (c.command === 'PutObjectCommand' && bucketKey) {
+        // S3 calls KMS for the caller: AWS sets kms:ViaService to S3's endpoint in that region, and
+        // kms:CallerAccount to the caller's account (the bucket's: the roles that publish are in it).
+        const context = { 'kms:ViaService': `s3.${ctx.region}.amazonaws.com`, 'kms:CallerAccount': ctx.account };
+        out.push({ action: 'kms:GenerateDataKey', resource: bucketKey, context }, { action: 'kms:Decrypt', resource: bucketKey, context });
+      }
     }
   }
   return out;
