@@ -32,6 +32,7 @@ export const KIT_SCRIPTS = [
   'execute-change-set',
   'failed-create',
   'plan-assembly',
+  'plan-mode',
 ] as const;
 
 const ROOT = path.join(__dirname, '..', '..');

@@ -1,9 +1,9 @@
 /**
  * The release pipeline, built from the environments list: Source -> Build -> one stage per
- * pre-production environment (deploy + smoke test) -> PlanProd (a prod stack left by a failed first
- * create is cleared; the prod change set is prepared, rendered and judged by the stateful-change
- * guard) -> ApproveProd (the approver sees that plan) -> Prod (backups check, execute that change
- * set, smoke test; rolls back on failure or on a service-health alarm) -> Release (tag, notes,
+ * pre-production environment (deploy + smoke test) -> PlanProd (the prod change set is prepared,
+ * rendered and judged by the stateful-change guard, through the prod plan role; a prod stack whose
+ * first create failed is planned as a create) -> ApproveProd (the approver sees that plan) -> Prod
+ * (a failed first create is cleared, backups check, execute that change set, smoke test; rolls back on failure or on a service-health alarm) -> Release (tag, notes,
  * archive with the plan, ledger). The hotfix pipeline is a second instance with its own
  * trigger branches, a lighter build and two approvals.
  *
@@ -261,6 +261,7 @@ export class ReleasePipeline extends Construct {
       firstRunOrder: number,
       projectOf: (id: string) => codebuild.PipelineProject = (id) =>
         deployProject(this, id, { ...common, stackName: notesStackName(env), target: targetOf(env), pipelineName: props.pipelineName }),
+      extra: { inputs?: codepipeline.Artifact[]; variables?: Record<string, codebuild.BuildEnvironmentVariable> } = {},
     ): { deploy: actions.CodeBuildAction; smoke: actions.LambdaInvokeAction; actions: codepipeline.IAction[] } => {
       const stageName = environmentStageName(env);
       const project = projectOf(`Deploy${stageName}Step`);
@@ -269,9 +270,9 @@ export class ReleasePipeline extends Construct {
         actionName: 'Deploy',
         project,
         input: kit,
-        extraInputs: [assembly],
+        extraInputs: [assembly, ...(extra.inputs ?? [])],
         variablesNamespace: `Deploy${stageName}`,
-        environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: EXECUTION_ID_VARIABLE } },
+        environmentVariables: { [PIPELINE_EXECUTION_ID]: { value: EXECUTION_ID_VARIABLE }, ...extra.variables },
         runOrder: firstRunOrder,
       });
       const smoke = new actions.LambdaInvokeAction({
@@ -308,14 +309,12 @@ export class ReleasePipeline extends Construct {
       outputs: [plan],
       variablesNamespace: 'Plan',
       environmentVariables: { [ALLOW_STATEFUL_CHANGE]: { value: allowStatefulChange.reference() }, [PIPELINE_EXECUTION_ID]: { value: EXECUTION_ID_VARIABLE } },
-      runOrder: 2,
+      runOrder: 1,
     });
-    // First: a prod stack stuck in ROLLBACK_COMPLETE by a failed first create (it serves nothing and
-    // holds nothing, or the step stops and lists what it kept) is cleared, because no change set can
-    // be made against it; then the plan.
-    this.failedCreateProject = failedCreateProject(this, 'FailedCreateStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
-    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: kit, runOrder: 1 });
-    stages.push({ stageName: STAGE.plan, actions: [failedCreate, planAction] });
+    // A prod stack stuck in ROLLBACK_COMPLETE by a failed first create is not cleared here (the plan
+    // role can delete nothing): the plan is then the creation of the whole stack, and Prod's first
+    // step clears the stack after the approval.
+    stages.push({ stageName: STAGE.plan, actions: [planAction] });
 
     // --- ApproveProd ------------------------------------------------------------------------
     const approvalActions = props.approvals.map((approval) => {
@@ -344,7 +343,15 @@ export class ReleasePipeline extends Construct {
     // Prod in another account: the backups check and the alarm watch read it as its read-only release role.
     const prodReader = isCrossAccount(prod, config.pipeline.account) ? roleArn(prod.account!, readerRoleName(config.service, prod.region), stack.partition) : undefined;
     this.backupCheck = new BackupCheckStep(this, 'BackupCheckStep', { stackName: notesStackName(prod), target: targetOf(prod), readerRoleArn: prodReader });
-    const prodSteps = deployAndSmoke(prod, 2, (id) => prodDeployProject(this, id, planTarget));
+    // First, after the approval: a prod stack left in ROLLBACK_COMPLETE by a failed first create (it
+    // serves nothing and holds nothing, or the step stops and lists what it kept) is deleted through
+    // the deploy role, so the backups check sees no stack and Deploy creates it from the plan.
+    this.failedCreateProject = failedCreateProject(this, 'FailedCreateStep', { ...common, stackName: notesStackName(prod), target: targetOf(prod) });
+    const failedCreate = new actions.CodeBuildAction({ actionName: 'RecoverFailedCreate', project: this.failedCreateProject, input: kit, runOrder: 1 });
+    const prodSteps = deployAndSmoke(prod, 3, (id) => prodDeployProject(this, id, planTarget), {
+      inputs: [plan],
+      variables: { PLAN_CHANGE_SET: { value: planAction.variable('CHANGE_SET_NAME') } },
+    });
     // One CloudWatchAlarm rule per metric alarm of the service-health composite: the rule reads a
     // metric alarm (DescribeAlarms returns composites only when asked), and any failing rule fails
     // the condition, so the stage rolls back when any one of them is in ALARM (see the decision log).
@@ -371,7 +378,7 @@ export class ReleasePipeline extends Construct {
       : undefined;
     stages.push({
       stageName: prodStage,
-      actions: [this.backupCheck.action(1), ...prodSteps.actions, ...(this.alarmWatch ? [this.alarmWatch.action(4)] : [])],
+      actions: [failedCreate, this.backupCheck.action(2), ...prodSteps.actions, ...(this.alarmWatch ? [this.alarmWatch.action(5)] : [])],
       onFailure: { result: codepipeline.Result.ROLLBACK },
       ...(this.alarmWatch ? {} : { onSuccess: { conditions: [{ result: codepipeline.Result.ROLLBACK, rules: healthRules }] } }),
     });

@@ -330,7 +330,10 @@ export function planProject(scope: Construct, id: string, props: PlanProjectProp
 
 /**
  * Prod's deploy (the kit's `prod-deploy.sh`): executes this execution's reviewed change set by name
- * and waits; it never prepares a change set of its own. In a stage rollback (CodePipeline re-running
+ * and waits; it never prepares a change set of its own. When the reviewed plan is the creation of
+ * the whole stack (its first create failed; RecoverFailedCreate cleared it just before), it checks
+ * the assembly's template against the plan (the Plan artifact is its third input) and creates the
+ * stack with `cdk deploy`. In a stage rollback (CodePipeline re-running
  * the stage with the previous release's artifacts) there is no plan of this execution: it deploys
  * that earlier, already released assembly directly, all at once. Then, like every deploy, it
  * exports the stack's outputs and its traffic shift.
@@ -340,7 +343,12 @@ export function prodDeployProject(scope: Construct, id: string, props: NotesDepl
     description: `Deploys ${props.stackName} by executing the reviewed change set`,
     target: props.target,
     exportedVariables: DEPLOY_VARIABLES,
-    environmentVariables: { ...deployEnvironment(scope, props), DEPLOY_ROLE_ARN: { value: deployRoleArn(scope, props.target) } },
+    environmentVariables: {
+      ...deployEnvironment(scope, props),
+      DEPLOY_ROLE_ARN: { value: deployRoleArn(scope, props.target) },
+      // Set by the action: the plan's CHANGE_SET_NAME (`create` when the plan creates the whole stack).
+      PLAN_CHANGE_SET: { value: '' },
+    },
     script: 'prod-deploy.sh',
     sources: OUTPUT_FILES,
   });
@@ -349,7 +357,7 @@ export function prodDeployProject(scope: Construct, id: string, props: NotesDepl
 }
 
 /**
- * The step that clears a failed first create (the kit's `recover-failed-create.sh`,
+ * The Prod stage's first step, after the approval (the kit's `recover-failed-create.sh`,
  * `scripts/failed-create.ts`): a stack left in ROLLBACK_COMPLETE is deleted through the deploy role
  * when it holds nothing (termination protection off first), so the release can create it; otherwise
  * the step fails naming what is left and the commands that clear it. Same role as a deploy; needs

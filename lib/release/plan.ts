@@ -48,6 +48,11 @@ export interface Plan {
   iam: PlanIamChanges;
   /** One line, e.g. `plan: 0 added, 3 modified, 0 removed, 0 replaced; IAM: 1 statement added`. */
   summary: string;
+  /**
+   * A plan of creating the whole stack without a change set (its first create failed, #11): the
+   * sha256 of the template file it creates the stack from, which Prod checks before it deploys.
+   */
+  templateSha256?: string;
 }
 
 export interface PlanInput {

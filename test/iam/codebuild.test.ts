@@ -78,6 +78,8 @@ const LOCAL = [
 const KIT_LOCAL = [
   // Reads the cloud assembly's template only (plain Node, no SDK).
   /^(?:\w+="\$\()?node "\$kit\/deploy-parameters\.js" /,
+  // Compares the assembly's template with the approved plan's hash (plain Node, no SDK).
+  /^node "\$kit\/plan-template\.js" /,
 ];
 
 const KIT_DIR = join(REPO, 'lib', 'release', 'deploy-kit');
@@ -270,6 +272,8 @@ function scriptUses(script: string): (PrincipalUse & { project: Project })[] {
       // The plan role's calls are checked in "the prod plan role" below (the baseline stack creates
       // that role; when it is in this world, they are simulated against it there).
       if (roleVariable === 'PLAN_ROLE_ARN') continue;
+      // render-plan --create plans from the template alone and makes no AWS call (planCreate).
+      if (script === 'render-plan' && /(^|\s)--create(\s|$)/.test(raw)) continue;
       const assumedRole = roleVariable === 'LOOKUP_ROLE_ARN' ? BOOTSTRAP_ROLES.lookup : BOOTSTRAP_ROLES.deploy;
       const assumed = roleArn ? world.role('CDKToolkit', assumedRole) : undefined;
       const viaAssumed = (action: string) => (assumedRole === BOOTSTRAP_ROLES.lookup ? action.startsWith('codedeploy:') : action.startsWith('cloudformation:'));

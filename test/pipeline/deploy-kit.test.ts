@@ -67,7 +67,7 @@ const kitScript = (file: string) => readFileSync(join(DEPLOY_KIT_DIR, file), 'ut
 function commitCodeIn(spec: BuildSpec, inputs: string[], kitFiles: Record<string, string>): string[] {
   const found: string[] = [];
   if (inputs[0] !== 'DeployKit') found.push(`primary input is ${inputs[0] ?? 'nothing'}, not the DeployKit artifact`);
-  for (const extra of inputs.slice(1)) if (extra !== 'Assembly') found.push(`extra input ${extra} (only the Assembly is data)`);
+  for (const extra of inputs.slice(1)) if (extra !== 'Assembly' && extra !== 'Plan') found.push(`extra input ${extra} (only the Assembly and the Plan are data)`);
   for (const [phase, { commands = [] }] of Object.entries(spec.phases)) {
     for (const c of commands) {
       if (/\bnpx tsx\b|\blib\/|\bbin\/|\bnpm (run|test|install|exec)\b|\bgit\b|\bcd\b|\$CODEBUILD_SRC_DIR(?!_)/.test(c)) found.push(`${phase}: \`${c}\` runs something from the checkout`);
@@ -96,7 +96,7 @@ describe('no deploy step runs code of the commit', () => {
     expect(deploySteps.map((s) => `${s.pipeline} ${s.stage}/${s.action.Name}`).sort()).toEqual(
       [
         'notes-release Build/SelfUpdate',
-        ...['notes-release', 'notes-hotfix'].flatMap((p) => [`${p} Dev/Deploy`, `${p} PlanProd/RecoverFailedCreate`, `${p} PlanProd/Plan`, `${p} Prod/Deploy`]),
+        ...['notes-release', 'notes-hotfix'].flatMap((p) => [`${p} Dev/Deploy`, `${p} PlanProd/Plan`, `${p} Prod/RecoverFailedCreate`, `${p} Prod/Deploy`]),
         'notes-rollback Plan/Plan',
         'notes-rollback Deploy/Deploy',
       ].sort(),
@@ -162,7 +162,7 @@ describe('the kit', () => {
 
   test.each([
     ['deploy.sh', 'deploy', 'STACK_NAME TARGET_REGION PIPELINE_NAME PIPELINE_EXECUTION_ID LOOKUP_ROLE_ARN CODEBUILD_SRC_DIR_Assembly'],
-    ['prod-deploy.sh', 'prod deploy', 'STACK_NAME TARGET_REGION PIPELINE_NAME PIPELINE_EXECUTION_ID DEPLOY_ROLE_ARN LOOKUP_ROLE_ARN CODEBUILD_SRC_DIR_Assembly'],
+    ['prod-deploy.sh', 'prod deploy', 'STACK_NAME TARGET_REGION PIPELINE_NAME PIPELINE_EXECUTION_ID PLAN_CHANGE_SET DEPLOY_ROLE_ARN LOOKUP_ROLE_ARN CODEBUILD_SRC_DIR_Assembly'],
     ['plan.sh', 'plan', 'STACK_NAME TARGET_REGION PLAN_ROLE_ARN PIPELINE_EXECUTION_ID ALLOW_STATEFUL_CHANGE CODEBUILD_SRC_DIR_Assembly'],
     ['recover-failed-create.sh', 'recover failed create', 'STACK_NAME TARGET_REGION DEPLOY_ROLE_ARN'],
     ['self-update.sh', 'self-update', 'STACK_NAME CODEBUILD_SRC_DIR_Assembly'],
@@ -207,7 +207,7 @@ describe('the kit\'s deploy scripts, run for real', () => {
    * which call AWS, are recorders that answer `mode`; stack-outputs, shift-outcome and
    * deploy-parameters.js are the real ones.
    */
-  function runKit(script: string, mode: 'release' | 'rollback', stackName: string) {
+  function runKit(script: string, mode: 'release' | 'rollback', stackName: string, options: { planMode?: 'change-set' | 'create'; planChangeSet?: string; planDir?: string; realRenderPlan?: boolean } = {}) {
     const run = mkdtempSync(join(work, 'run-'));
     const kit = join(run, 'kit');
     cpSync(kitContents(), kit, { recursive: true });
@@ -219,7 +219,8 @@ describe('the kit\'s deploy scripts, run for real', () => {
     const writeOutputs = `const i = process.argv.indexOf('--outputs-file'); if (i > 0) fs.writeFileSync(process.argv[i + 1], ${JSON.stringify(outputs)});`;
     writeFileSync(join(kit, 'bin', 'deploy-mode.js'), recorder('deploy-mode', `process.stdout.write(${JSON.stringify(mode)} + '\\n');`));
     writeFileSync(join(kit, 'bin', 'execute-change-set.js'), recorder('execute-change-set', writeOutputs));
-    writeFileSync(join(kit, 'bin', 'render-plan.js'), recorder('render-plan'));
+    if (!options.realRenderPlan) writeFileSync(join(kit, 'bin', 'render-plan.js'), recorder('render-plan'));
+    writeFileSync(join(kit, 'bin', 'plan-mode.js'), recorder('plan-mode', `process.stdout.write(${JSON.stringify(options.planMode ?? 'change-set')} + '\\n');`));
     writeFileSync(join(bin, 'npx'), `#!/usr/bin/env node\n${recorder('npx', writeOutputs)}`);
     chmodSync(join(bin, 'npx'), 0o755);
     const res = spawnSync('bash', [script], {
@@ -235,6 +236,8 @@ describe('the kit\'s deploy scripts, run for real', () => {
         LOOKUP_ROLE_ARN: lookupRole,
         PLAN_ROLE_ARN: planRole,
         ALLOW_STATEFUL_CHANGE: 'false',
+        PLAN_CHANGE_SET: options.planChangeSet ?? 'notes-plan-exec-1',
+        ...(options.planDir ? { CODEBUILD_SRC_DIR_Plan: options.planDir } : {}),
         CODEBUILD_SRC_DIR_Assembly: assembly,
       },
     });
@@ -282,7 +285,8 @@ describe('the kit\'s deploy scripts, run for real', () => {
     // Assert
     expect(res.stderr).toContain('planned through');
     expect(res.status).toBe(0);
-    const [deploy, render] = res.calls;
+    const [mode, deploy, render] = res.calls;
+    expect(mode).toBe(`plan-mode --stack NotesStack-prod --region eu-west-1 --role-arn ${planRole}`);
     const app = /^npx --no-install cdk deploy --app (\S+) NotesStack-prod --exclusively --require-approval never --no-execute --force --change-set-name notes-plan-exec-1 --parameters NotesStack-prod:DeploymentConfig=CodeDeployDefault\.LambdaCanary10Percent5Minutes$/.exec(deploy)?.[1];
     expect(app).toBeDefined();
     expect(app).not.toBe(assembly);
@@ -292,7 +296,46 @@ describe('the kit\'s deploy scripts, run for real', () => {
     expect(prod.assumeRoleArn).toBe(planRole);
     const assets = JSON.parse(readFileSync(join(app!, 'NotesStack-prod.assets.json'), 'utf8')) as { files: Record<string, { destinations: Record<string, { assumeRoleArn: string }> }> };
     expect(new Set(Object.values(assets.files).flatMap((f) => Object.values(f.destinations).map((d) => d.assumeRoleArn)))).toEqual(new Set([planRole]));
-    expect(res.calls).toHaveLength(2);
+    expect(res.calls).toHaveLength(3);
+  });
+
+  test('plan.sh on a stack whose first create failed plans its creation from the template: no CLI, no change set, CHANGE_SET_NAME=create', () => {
+    // Act: plan-mode answers `create`; the real render-plan bundle (no AWS call in this mode)
+    const res = runKit('plan.sh', 'release', 'NotesStack-prod', { planMode: 'create', realRenderPlan: true });
+
+    // Assert
+    expect(res.status).toBe(0);
+    expect(res.calls).toEqual([`plan-mode --stack NotesStack-prod --region eu-west-1 --role-arn ${planRole}`]);
+    const plan = JSON.parse(readFileSync(join(res.kit, '.pipeline', 'plan', 'plan.json'), 'utf8')) as { changeSetName: string; counts: { added: number; modified: number }; templateSha256: string };
+    const template = JSON.parse(readFileSync(join(assembly, 'NotesStack-prod.template.json'), 'utf8')) as { Resources: Record<string, unknown> };
+    expect(plan).toMatchObject({ changeSetName: 'create', counts: { added: Object.keys(template.Resources).length, modified: 0 } });
+    expect(readFileSync(join(res.kit, '.pipeline', 'plan', 'plan.env'), 'utf8')).toContain("export CHANGE_SET_NAME='create'");
+    expect(plan.templateSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('prod-deploy.sh with an approved create plan checks the template against it and creates the stack with cdk deploy; a different template deploys nothing', () => {
+    // Arrange: the create plan, as the Plan step made it
+    const planned = runKit('plan.sh', 'release', 'NotesStack-prod', { planMode: 'create', realRenderPlan: true });
+    const planDir = join(planned.kit, '.pipeline', 'plan');
+
+    // Act
+    const res = runKit('prod-deploy.sh', 'release', 'NotesStack-prod', { planChangeSet: 'create', planDir });
+    const tampered = join(planned.kit, 'tampered');
+    mkdirSync(tampered);
+    const plan = JSON.parse(readFileSync(join(planDir, 'plan.json'), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(tampered, 'plan.json'), JSON.stringify({ ...plan, templateSha256: '0'.repeat(64) }));
+    const refused = runKit('prod-deploy.sh', 'release', 'NotesStack-prod', { planChangeSet: 'create', planDir: tampered });
+
+    // Assert
+    expect(res.status).toBe(0);
+    expect(res.calls).toEqual([
+      'deploy-mode --pipeline notes-release --execution exec-1',
+      expect.stringMatching(new RegExp(`^npx --no-install cdk deploy --app ${assembly} NotesStack-prod --exclusively --require-approval never --outputs-file \\S+ --parameters NotesStack-prod:DeploymentConfig=CodeDeployDefault\\.LambdaCanary10Percent5Minutes$`)),
+    ]);
+    expect(res.stderr).toContain('is the one the approved plan creates');
+    expect(refused.status).toBe(1);
+    expect(refused.calls).toEqual(['deploy-mode --pipeline notes-release --execution exec-1']);
+    expect(refused.stderr).toContain('nothing was deployed');
   });
 
   test('prod-deploy.sh in a stage rollback deploys the previous release\'s assembly directly, all at once', () => {

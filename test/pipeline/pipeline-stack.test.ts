@@ -212,11 +212,12 @@ describe('release pipeline structure', () => {
     template.allResourcesProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
   });
 
-  test('prod checks backups before it executes the plan, then smoke tests', () => {
+  test('prod first clears a failed first create, then checks backups before it executes the plan, then smoke tests', () => {
     expect(stage('notes-release', 'Prod').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
-      ['BackupsValidated', 1],
-      ['Deploy', 2],
-      ['SmokeTest', 3],
+      ['RecoverFailedCreate', 1],
+      ['BackupsValidated', 2],
+      ['Deploy', 3],
+      ['SmokeTest', 4],
     ]);
     const backups = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'BackupsValidated')!;
     expect(JSON.parse(backups.Configuration!.UserParameters)).toEqual({ stackName: 'NotesStack-prod', region: 'eu-west-1', maxAgeMinutes: 15 });
@@ -232,10 +233,8 @@ describe('release pipeline structure', () => {
   test('the plan is made before the approval: its own stage prepares the prod change set, named after the execution, and judges it', () => {
     const names = stagesOf('notes-release').map((s) => s.Name);
     expect(names.indexOf('PlanProd')).toBe(names.indexOf('ApproveProd') - 1);
-    expect(stage('notes-release', 'PlanProd').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([
-      ['RecoverFailedCreate', 1],
-      ['Plan', 2],
-    ]);
+    // Nothing in PlanProd changes prod: a failed first create is cleared after the approval.
+    expect(stage('notes-release', 'PlanProd').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([['Plan', 1]]);
     const plan = stage('notes-release', 'PlanProd').Actions.find((a) => a.Name === 'Plan')!;
     expect(plan).toMatchObject({ Name: 'Plan', Namespace: 'Plan', ActionTypeId: { Category: 'Build', Provider: 'CodeBuild' } });
     expect(JSON.parse(plan.Configuration!.EnvironmentVariables)).toEqual([
@@ -264,14 +263,22 @@ describe('release pipeline structure', () => {
 
   test('prod executes that change set by name and never prepares one of its own', () => {
     const deploy = stage('notes-release', 'Prod').Actions.find((a) => a.Name === 'Deploy')!;
-    expect(JSON.parse(deploy.Configuration!.EnvironmentVariables)).toEqual([{ name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' }]);
+    expect(JSON.parse(deploy.Configuration!.EnvironmentVariables)).toEqual([
+      { name: 'PIPELINE_EXECUTION_ID', type: 'PLAINTEXT', value: '#{codepipeline.PipelineExecutionId}' },
+      { name: 'PLAN_CHANGE_SET', type: 'PLAINTEXT', value: '#{Plan.CHANGE_SET_NAME}' },
+    ]);
+    // The plan is its third input: a plan that creates the whole stack is checked against the assembly.
+    expect((deploy as unknown as { InputArtifacts: { Name: string }[] }).InputArtifacts.map((i) => i.Name)).toEqual(['DeployKit', 'Assembly', 'Plan']);
     expect(buildCommands(stack.releasePipeline.deployProjects.prod).phases.build.commands).toEqual(['bash prod-deploy.sh', '. ./.pipeline/outputs.env', '. ./.pipeline/shift.env']);
     expect(envOf(stack.releasePipeline.deployProjects.prod)).toMatchObject({ STACK_NAME: 'NotesStack-prod', PIPELINE_NAME: 'notes-release' });
     const commands = kitScript('prod-deploy.sh');
     expect(commands).toContain('node "$kit/bin/execute-change-set.js" --stack "$STACK_NAME" --change-set "notes-plan-$PIPELINE_EXECUTION_ID"');
-    // The only direct cdk deploy is the stage rollback's (the previous, released assembly).
-    expect(commands.match(/npx --no-install cdk deploy/g)).toHaveLength(1);
+    // The only direct cdk deploys are the stage rollback's (the previous, released assembly) and the
+    // approved creation of a stack whose first create failed.
+    expect(commands.match(/npx --no-install cdk deploy/g)).toHaveLength(2);
     expect(commands).toMatch(/if \[ "\$mode" = rollback \]; then[^]*deploy-parameters\.js" "\$assembly" "\$STACK_NAME" rollback\)"[^]*npx --no-install cdk deploy --app[^]*else/);
+    // ... and the creation the approved plan describes when the first create failed (checked first).
+    expect(commands).toMatch(/elif \[ "\$PLAN_CHANGE_SET" = create \]; then[^]*node "\$kit\/plan-template\.js" "\$assembly" "\$STACK_NAME" "\$CODEBUILD_SRC_DIR_Plan\/plan\.json"[^]*npx --no-install cdk deploy --app "\$assembly"[^]*else/);
     expect(commands).not.toContain('--no-execute');
     expect(commands).not.toContain('change-set-name');
   });
@@ -424,8 +431,8 @@ describe('hotfix pipeline', () => {
 
   test('prod has the same gates and rollback as the release pipeline', () => {
     const prod = stage('notes-hotfix', 'Prod');
-    expect(prod.Actions.map((a) => a.Name)).toEqual(['BackupsValidated', 'Deploy', 'SmokeTest']);
-    expect(stage('notes-hotfix', 'PlanProd').Actions.map((a) => a.Name)).toEqual(['RecoverFailedCreate', 'Plan']);
+    expect(prod.Actions.map((a) => a.Name)).toEqual(['RecoverFailedCreate', 'BackupsValidated', 'Deploy', 'SmokeTest']);
+    expect(stage('notes-hotfix', 'PlanProd').Actions.map((a) => a.Name)).toEqual(['Plan']);
     expect(prod.OnFailure).toEqual({ Result: 'ROLLBACK' });
     expect(prod.OnSuccess).toEqual(stage('notes-release', 'Prod').OnSuccess);
   });

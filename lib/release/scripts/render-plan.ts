@@ -7,6 +7,9 @@
  * (PLAN_SUMMARY, PLAN_SHA256, CHANGE_SET_NAME, CHANGE_SET_URL, PLAN_URL as shell `export` lines, which the
  * buildspec exports as the action's variables). The change set is kept: Prod executes it by name.
  *
+ * With `--create` instead of `--change-set` (the stack's first create failed, #11) it plans the
+ * creation of the whole stack from the assembly's template, without a change set (`planCreate`).
+ *
  *   node bin/render-plan.js --stack NotesStack-prod --change-set notes-plan-<execution> \
  *     --region eu-west-1 --assembly <cloud assembly dir> [--role-arn <cdk deploy role>] [--allow true] --out-dir .pipeline/plan
  * Exit codes: 0 planned, 1 blocked by the guard, 2 usage or could not read the change set.
@@ -27,8 +30,8 @@ export const MAX_PLAN_SUMMARY = MAX_PLAN_SUMMARY_CHARS;
 /** CodePipeline's limit on an action configuration value: the approval's review link is PLAN_URL. */
 const MAX_URL = ACTION_CONFIGURATION_VALUE_LIMIT;
 
-/** The stack's template in a cloud assembly directory (`manifest.json` names its file). */
-export function assemblyTemplate(assemblyDir: string, stackName: string): Record<string, unknown> {
+/** The stack's template file in a cloud assembly directory (`manifest.json` names it). */
+export function assemblyTemplateFile(assemblyDir: string, stackName: string): string {
   const manifest = JSON.parse(readFileSync(join(assemblyDir, 'manifest.json'), 'utf8')) as {
     artifacts?: Record<string, { type?: string; properties?: { templateFile?: string; stackName?: string } }>;
   };
@@ -36,8 +39,16 @@ export function assemblyTemplate(assemblyDir: string, stackName: string): Record
     ([id, a]) => a.type === 'aws:cloudformation:stack' && (a.properties?.stackName ?? id) === stackName,
   );
   if (!entry?.[1].properties?.templateFile) throw new Error(`the cloud assembly in ${assemblyDir} has no stack ${stackName}`);
-  return JSON.parse(readFileSync(join(assemblyDir, entry[1].properties.templateFile), 'utf8')) as Record<string, unknown>;
+  return join(assemblyDir, entry[1].properties.templateFile);
 }
+
+/** The stack's template in a cloud assembly directory. */
+export function assemblyTemplate(assemblyDir: string, stackName: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(assemblyTemplateFile(assemblyDir, stackName), 'utf8')) as Record<string, unknown>;
+}
+
+/** The CHANGE_SET_NAME of a plan that creates the whole stack (no change set). */
+export const CREATE_PLAN = 'create';
 
 function guardChanges(changeSet: DescribeChangeSetOutputLike): ResourceChangeSummary[] {
   return (changeSet.Changes ?? []).flatMap((c) =>
@@ -128,29 +139,76 @@ export async function planChangeSet(cfn: CloudFormationClient, run: PlanRun): Pr
   };
 }
 
+/**
+ * The plan of creating the whole stack from the assembly's template, without a change set: the
+ * stack's first create failed (ROLLBACK_COMPLETE), and CloudFormation makes no change set against
+ * such a stack (#11). Every resource is added (the diff against an empty template); no AWS call.
+ * After the approval, Prod's RecoverFailedCreate clears the failed stack and its Deploy creates
+ * the stack from this same template (it checks `templateSha256` first).
+ */
+export function planCreate(run: Omit<PlanRun, 'changeSetName'>): PlanOutcome {
+  const templateFile = assemblyTemplateFile(run.assemblyDir, run.stackName);
+  const input: PlanInput = {
+    stackName: run.stackName,
+    changeSetName: CREATE_PLAN,
+    region: run.region,
+    currentTemplate: {},
+    newTemplate: JSON.parse(readFileSync(templateFile, 'utf8')) as Record<string, unknown>,
+  };
+  const plan: Plan = { ...buildPlan(input), templateSha256: sha256(readFileSync(templateFile, 'utf8')) };
+  const note =
+    `> ${run.stackName}'s first create failed, so CloudFormation can make no change set against it. This plan is the creation of the whole stack ` +
+    `from the release's template (sha256 ${plan.templateSha256}): after the approval, Prod's RecoverFailedCreate deletes the failed stack ` +
+    '(or stops and says what it holds) and Deploy creates it from this template with `cdk deploy`.\n\n';
+  const markdown = note + renderPlanMarkdown(plan, input);
+  const json = planJson(plan);
+  const guard = decide(
+    plan.resources.map((r) => ({ action: 'Add', logicalResourceId: r.logicalId, resourceType: r.type })),
+    run.allowStatefulChange,
+    run.stackName,
+  );
+  return {
+    plan,
+    markdown,
+    json,
+    guard,
+    variables: {
+      PLAN_SUMMARY: boundedPlanSummary(plan.summary),
+      PLAN_SHA256: sha256(json),
+      CHANGE_SET_NAME: CREATE_PLAN,
+      CHANGE_SET_URL: 'none',
+      PLAN_URL: planUrl(run.region, run.buildId),
+    },
+  };
+}
+
 export async function main(argv: string[], client?: CloudFormationClient): Promise<number> {
+  const create = argv.includes('--create');
   const stackName = arg(argv, 'stack');
-  const changeSetName = arg(argv, 'change-set');
+  const changeSetName = create ? CREATE_PLAN : arg(argv, 'change-set');
   const region = arg(argv, 'region') ?? process.env.AWS_REGION;
   const assemblyDir = arg(argv, 'assembly');
   const outDir = arg(argv, 'out-dir');
   if (!stackName || !changeSetName || !region || !assemblyDir || !outDir) {
-    console.error('usage: render-plan --stack NAME --change-set NAME --region REGION --assembly DIR --out-dir DIR [--role-arn ARN] [--allow true|false]');
+    console.error(
+      'usage: render-plan --stack NAME (--change-set NAME | --create) --region REGION --assembly DIR --out-dir DIR [--role-arn ARN] [--allow true|false]',
+    );
     return 2;
   }
   let outcome: PlanOutcome;
+  const run = {
+    stackName,
+    region,
+    assemblyDir,
+    allowStatefulChange: parseOverride(arg(argv, 'allow') ?? process.env.ALLOW_STATEFUL_CHANGE),
+    buildId: process.env.CODEBUILD_BUILD_ID,
+  };
   try {
-    const cfn = client ?? (await cloudFormationClient(region, arg(argv, 'role-arn'), 'notes-plan'));
-    outcome = await planChangeSet(cfn, {
-      stackName,
-      changeSetName,
-      region,
-      assemblyDir,
-      allowStatefulChange: parseOverride(arg(argv, 'allow') ?? process.env.ALLOW_STATEFUL_CHANGE),
-      buildId: process.env.CODEBUILD_BUILD_ID,
-    });
+    outcome = create ? planCreate(run) : await planChangeSet(client ?? (await cloudFormationClient(region, arg(argv, 'role-arn'), 'notes-plan')), { ...run, changeSetName });
   } catch (err) {
-    console.error(`plan: could not read change set ${changeSetName} of ${stackName}: ${(err as Error).message}`);
+    console.error(
+      create ? `plan: could not plan the creation of ${stackName}: ${(err as Error).message}` : `plan: could not read change set ${changeSetName} of ${stackName}: ${(err as Error).message}`,
+    );
     return 2;
   }
   mkdirSync(outDir, { recursive: true });
