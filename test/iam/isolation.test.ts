@@ -10,7 +10,8 @@
  * - Each of those roles is Denied sts:AssumeRole on every prod bootstrap role and Denied the prod
  *   resources that matter (the notes table's writes, the API function's code and live alias, the
  *   stack's updates, change sets and deletion, the smoke user's secret). The Plan steps may assume
- *   the prod plan role (`planRoleName`) and nothing else in prod.
+ *   the prod plan role (`planRoleName`) and nothing else in prod (that they may assume it is skipped
+ *   until a template defines the role).
  * - Following every role it may assume or pass (test/iam/support/reach.ts), no such role reaches a
  *   role of the prod account.
  * - Of all roles outside the prod account, exactly the deploy steps after an approval may assume
@@ -63,10 +64,8 @@ const PROD_RESOURCES = [
 /** The prod plan role (lib/target-account.ts): the one role of prod a Plan step may assume, once a template defines it. */
 const PLAN_ROLE_ARN = roleArn(PROD, planRoleName(config.service, prodEnv.region));
 const planRole = world.roleByArn(PLAN_ROLE_ARN);
-const PLAN_PENDING = `no template of account ${PROD} defines the prod plan role ${planRoleName(config.service, prodEnv.region)} yet (the baseline stack and the Plan steps' switch to it are on other #11 branches)`;
+const PLAN_PENDING = `no template of account ${PROD} defines the prod plan role ${planRoleName(config.service, prodEnv.region)} yet (the target-account baseline stack, another #11 branch, creates it)`;
 const isPlan = (s: StepRole) => s.action.name === 'Plan';
-/** A Plan step's project role, whose prod reach waits for the plan role (the Plan action roles only start the build: proven now). */
-const pendingPlan = (s: StepRole) => !planRole && isPlan(s) && s.kind === 'project role';
 
 /**
  * Findings of issue #11 on this branch: a step before the approval that does reach prod. Each is
@@ -146,13 +145,12 @@ describe('three-account layout: what runs before the approval', () => {
 
   for (const s of beforeApproval) {
     const who = `${s.step} ${s.kind} (${s.principal.definedIn})`;
-    if (pendingPlan(s)) it.skip(`${s.step} ${s.kind}: sts:AssumeRole on every prod bootstrap role is Denied (skipped: ${PLAN_PENDING})`, () => undefined);
     for (const { kind, role } of prodBootstrapRoles) {
       const title = `${s.step} ${s.kind}: sts:AssumeRole on the prod ${kind} role ${role.name}`;
       const hole = holeOf(s, kind);
       if (hole) {
         it(`KNOWN HOLE (issue #11 finding): ${title} is Allowed: ${hole.finding}`, () => expectAllowed(world, who, s.principal, { action: 'sts:AssumeRole', resource: role.arn }));
-      } else if (!pendingPlan(s)) {
+      } else {
         it(`${title} is Denied`, () => expectDenied(world, who, s.principal, { action: 'sts:AssumeRole', resource: role.arn }, 'it runs before the approval'));
       }
     }
@@ -169,22 +167,16 @@ describe('three-account layout: the Plan steps may assume the prod plan role and
     expect([...new Set(plans.map((s) => s.action.pipeline))].sort()).toEqual(['notes-hotfix', 'notes-release', 'notes-rollback']));
   for (const s of plans) {
     const title = `${s.step} ${s.kind}: of the roles of account ${PROD}, sts:AssumeRole is Allowed on ${planRoleName(config.service, prodEnv.region)} at most`;
-    if (pendingPlan(s)) {
-      it.skip(`${title} (skipped: ${PLAN_PENDING})`, () => undefined);
-      continue;
-    }
     it(title, async () => {
       const prodRoles = world.allRoles().filter((r) => accountOf(r) === PROD && r.arn !== PLAN_ROLE_ARN);
       const allowed = await mayAssume(s.principal, prodRoles);
       if (allowed.length) throw new Error(`${s.step} ${s.kind} (${s.principal.definedIn}) may assume ${names(allowed).join(', ')} in prod: only ${PLAN_ROLE_ARN} is allowed before the approval`);
     });
   }
-  if (planRole) {
-    const projects = plans.filter((s) => s.kind === 'project role');
-    for (const s of projects) {
-      it(`${s.step} project role: sts:AssumeRole on the prod plan role ${planRole.name} is Allowed (the plan needs it)`, () =>
-        expectAllowed(world, `${s.step} project role (${s.principal.definedIn})`, s.principal, { action: 'sts:AssumeRole', resource: PLAN_ROLE_ARN }));
-    }
+  for (const s of plans.filter((p) => p.kind === 'project role')) {
+    const title = `${s.step} project role: sts:AssumeRole on the prod plan role ${planRoleName(config.service, prodEnv.region)} is Allowed (the plan needs it)`;
+    if (!planRole) it.skip(`${title} (skipped: ${PLAN_PENDING})`, () => undefined);
+    else it(title, () => expectAllowed(world, `${s.step} project role (${s.principal.definedIn})`, s.principal, { action: 'sts:AssumeRole', resource: PLAN_ROLE_ARN }));
   }
 });
 
@@ -198,8 +190,6 @@ describe('three-account layout: no chain of roles leads from before the approval
         const into = (await reachOf(s.principal)).filter((p) => accountOf(p.to) === PROD);
         expect(into.map(showPath)).not.toEqual([]);
       });
-    } else if (pendingPlan(s)) {
-      it.skip(`${title} (skipped: ${PLAN_PENDING})`, () => undefined);
     } else {
       it(title, async () => {
         const into = (await reachOf(s.principal)).filter((p) => accountOf(p.to) === PROD && p.to.arn !== PLAN_ROLE_ARN);
@@ -214,14 +204,13 @@ describe("three-account layout: only Prod's actions reach prod", () => {
   it('the deploy steps after an approval are the Prod stages of notes-release and notes-hotfix and the rollback Deploy', () =>
     expect(prodDeploySteps.map((s) => s.step).sort()).toEqual(['notes-hotfix Prod/Deploy', 'notes-release Prod/Deploy', 'notes-rollback Deploy/Deploy']));
 
-  const pendingPlans = beforeApproval.filter(pendingPlan).map((s) => s.principal);
   const knownSteps = beforeApproval.filter((s) => holeOf(s, 'deploy')).map((s) => s.principal);
   const known = byArn([...knownSteps, ...KNOWN_TRUSTED.map((k) => k.role)]);
-  it(`of every role outside account ${PROD} (roles of prod are prod already), exactly the deploy steps after an approval may sts:AssumeRole the prod deploy role ${prodDeployRole.name}${known.length ? ` (and the known holes: ${names(known).join(', ')})` : ''}${pendingPlans.length ? ' (the Plan steps are left out while the prod plan role does not exist)' : ''}`, async () => {
+  it(`of every role outside account ${PROD} (roles of prod are prod already), exactly the deploy steps after an approval may sts:AssumeRole the prod deploy role ${prodDeployRole.name}${known.length ? ` (and the known holes: ${names(known).join(', ')})` : ''}`, async () => {
     const outside = world.allRoles().filter((r) => accountOf(r) !== PROD);
     const allowed: Principal[] = [];
     for (const r of outside) if ((await world.simulate({ principal: r, action: 'sts:AssumeRole', resource: prodDeployRole.arn })).decision === 'Allowed') allowed.push(r);
-    const unexpected = allowed.filter((r) => !prodDeploySteps.some((s) => s.principal.arn === r.arn) && !known.some((k) => k.arn === r.arn) && !pendingPlans.some((p) => p.arn === r.arn));
+    const unexpected = allowed.filter((r) => !prodDeploySteps.some((s) => s.principal.arn === r.arn) && !known.some((k) => k.arn === r.arn));
     const missing = prodDeploySteps.filter((s) => !allowed.some((r) => r.arn === s.principal.arn));
     if (unexpected.length) throw new Error(`these roles may assume the prod deploy role ${prodDeployRole.arn} but are no deploy step after an approval: ${names(unexpected).join(', ')}`);
     if (missing.length) throw new Error(`these deploy steps may not assume the prod deploy role ${prodDeployRole.arn}, so prod cannot be deployed: ${missing.map((s) => `${s.step} (${s.principal.definedIn})`).join(', ')}`);

@@ -173,11 +173,6 @@ export class IamWorld {
     };
   }
 
-  /** Every account a stack of the world is deployed to. */
-  get accounts(): string[] {
-    return [...new Set(this.stacks.map((s) => s.env.account))];
-  }
-
   /**
    * A stack by name; `account` picks one when several accounts hold a stack of that name (every
    * account has its `CDKToolkit`).
