@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { buildTestApp } from './fixture';
+import { ResolvedStack } from '../iam/support/cfn';
 import { executionPolicyName, permissionsBoundaryName, planRoleName, readerRoleName } from '../../lib/target-account';
 
 /** CloudFormation's limit for a template passed inline (TemplateBody) rather than from S3. */
@@ -60,6 +61,17 @@ describe.each([
       );
     });
   }
+
+  it('every managed policy fits IAM\'s 6,144 characters, and the execution policy output lists every part', () => {
+    for (const stack of built.baselineStacks) {
+      const r = new ResolvedStack(Template.fromStack(stack).toJSON() as never, { stackName: stack.stackName, account: '123456789012', region: 'eu-west-1' });
+      const policies = r.ofType('AWS::IAM::ManagedPolicy').map((id) => ({ name: String(r.props(id).ManagedPolicyName), size: JSON.stringify(r.props(id).PolicyDocument).length }));
+      expect(policies.filter((p) => p.size > 6144)).toEqual([]);
+      const parts = stack.executionPolicies.map((_p, i) => (i === 0 ? executionPolicyName('notes', 'eu-west-1') : `${executionPolicyName('notes', 'eu-west-1')}-${i + 1}`));
+      expect(policies.map((p) => p.name).filter((n) => n.startsWith(executionPolicyName('notes', 'eu-west-1')))).toEqual(parts);
+      expect(String(r.output('ExecutionPolicyArn')).split(',')).toEqual(parts.map((n) => `arn:aws:iam::123456789012:policy/${n}`));
+    }
+  });
 
   it('the release roles trust the pipeline account', () => {
     const pipelineAccount = built.config.pipeline.account;
