@@ -61,7 +61,10 @@ type Each = <T>(fn: (e: Place) => T[]) => T[];
 type Arn = (svc: string, resource: string, withRegion?: boolean) => string;
 
 export class NotesBaselineStack extends Stack {
+  /** The first part of the execution policy (named `executionPolicyName`). */
   readonly executionPolicy: iam.ManagedPolicy;
+  /** Every part of the execution policy, in order (`<name>`, `<name>-2`, ...): the bootstrap names them all. */
+  readonly executionPolicies: iam.ManagedPolicy[];
   readonly permissionsBoundary: iam.ManagedPolicy;
   /** Only in the account and region of the production environment. */
   readonly planRole?: iam.Role;
@@ -173,13 +176,20 @@ export class NotesBaselineStack extends Stack {
       statements: boundaryStatements,
     });
 
-    // --- The CloudFormation execution policy.
+    // --- The CloudFormation execution policy. A managed policy holds at most 6,144 characters, so
+    // the statements are packed in order into as many parts as they need: `<name>`, `<name>-2`, ...
+    // (the bootstrap names them all: the ExecutionPolicyArn output is the comma-separated list).
     const executionStmts = executionStatements({ account, region, arn, each, roles, functions, logGroups, tables, secrets, alarms, userPools, boundaryArn, qualifier, policyName });
-    this.executionPolicy = new iam.ManagedPolicy(this, 'ExecutionPolicy', {
-      managedPolicyName: policyName,
-      description: `CloudFormation execution policy of the CDK bootstrap for ${names}: their services and resource-name prefixes only`,
-      statements: executionStmts,
-    });
+    const executionParts = packStatements(this, executionStmts);
+    this.executionPolicies = executionParts.map(
+      (part, i) =>
+        new iam.ManagedPolicy(this, i === 0 ? 'ExecutionPolicy' : `ExecutionPolicy${i + 1}`, {
+          managedPolicyName: executionPolicyPartName(policyName, i),
+          description: `CloudFormation execution policy of the CDK bootstrap for ${names} (part ${i + 1}): their services and resource-name prefixes only`,
+          statements: part,
+        }),
+    );
+    this.executionPolicy = this.executionPolicies[0];
 
     // --- The release roles, trusted by the pipeline account.
     const trust = new iam.AccountPrincipal(pipelineAccount);
@@ -203,7 +213,7 @@ export class NotesBaselineStack extends Stack {
     });
     const acknowledged: [Construct, iam.PolicyStatement[]][] = [
       [this.permissionsBoundary, boundaryStatements],
-      [this.executionPolicy, executionStmts],
+      ...this.executionPolicies.map((policy, i): [Construct, iam.PolicyStatement[]] => [policy, executionParts[i]]),
       [this.readerRole, readerStatements],
     ];
 
@@ -258,7 +268,10 @@ export class NotesBaselineStack extends Stack {
       new CfnOutput(this, 'PlanRoleArn', { value: this.planRole.roleArn, description: `Role the Plan steps assume in this account to prepare a change set of ${notesStackName(prod)}` });
     }
 
-    new CfnOutput(this, 'ExecutionPolicyArn', { value: this.executionPolicy.managedPolicyArn, description: 'cdk bootstrap --cloudformation-execution-policies <this>' });
+    new CfnOutput(this, 'ExecutionPolicyArn', {
+      value: this.executionPolicies.map((p) => p.managedPolicyArn).join(','),
+      description: 'cdk bootstrap --cloudformation-execution-policies <this> (every part, comma-separated)',
+    });
     new CfnOutput(this, 'PermissionsBoundaryArn', { value: this.permissionsBoundary.managedPolicyArn, description: 'Permissions boundary of every NotesStack role here' });
     new CfnOutput(this, 'ReaderRoleArn', { value: this.readerRole.roleArn, description: 'Read-only role the pipeline account reads the notes stacks here through' });
 
@@ -271,6 +284,37 @@ export class NotesBaselineStack extends Stack {
       }
     }
   }
+}
+
+/** IAM's limit for a managed policy document, in characters without whitespace. */
+const MANAGED_POLICY_LIMIT = 6144;
+
+/** The name of the i-th part of the execution policy: the first is `executionPolicyName`'s, then `<name>-2`, `<name>-3`. */
+export function executionPolicyPartName(name: string, index: number): string {
+  return index === 0 ? name : `${name}-${index + 1}`;
+}
+
+/**
+ * Packs statements in order into parts that each fit a managed policy. A statement's size is its
+ * JSON with CloudFormation's intrinsics unresolved (a Ref is longer than the account id it becomes),
+ * so the estimate errs on the large side; a margin covers the document's own braces.
+ */
+function packStatements(scope: Construct, statements: iam.PolicyStatement[]): iam.PolicyStatement[][] {
+  const budget = MANAGED_POLICY_LIMIT - 200;
+  const size = (st: iam.PolicyStatement) => JSON.stringify(Stack.of(scope).resolve(st.toStatementJson())).length + 1;
+  const parts: iam.PolicyStatement[][] = [[]];
+  let used = 0;
+  for (const st of statements) {
+    const n = size(st);
+    if (n > budget) throw new Error(`${scope.node.path}: statement ${st.sid} alone is ${n} characters, more than a managed policy holds`);
+    if (used + n > budget) {
+      parts.push([]);
+      used = 0;
+    }
+    parts[parts.length - 1].push(st);
+    used += n;
+  }
+  return parts;
 }
 
 /** Resources of the execution policy that are wildcards for a reason other than a name prefix. */
@@ -333,7 +377,7 @@ function executionStatements(p: ExecutionInputs): iam.PolicyStatement[] {
       sid: 'NeverChangeTheGuardRails',
       effect: iam.Effect.DENY,
       actions: ['iam:CreatePolicyVersion', 'iam:DeletePolicy', 'iam:DeletePolicyVersion', 'iam:SetDefaultPolicyVersion'],
-      resources: [p.boundaryArn, `arn:${P}:iam::${account}:policy/${p.policyName}`],
+      resources: [p.boundaryArn, `arn:${P}:iam::${account}:policy/${p.policyName}`, `arn:${P}:iam::${account}:policy/${p.policyName}-*`],
     }),
     new iam.PolicyStatement({ sid: 'NoUsersNoKeys', effect: iam.Effect.DENY, actions: ['iam:CreateUser', 'iam:CreateAccessKey', 'iam:CreateLoginProfile', 'iam:UpdateLoginProfile'], resources: ['*'] }),
     // Lambda: functions named <service>-<env>-* and the unnamed ones (<stack>-*), their versions, aliases, permissions, invoke configs; the custom resource's provider is invoked.

@@ -129,9 +129,10 @@ function trustingAccount(config: AppConfig, account: string): string | undefined
   return pipelineAccount && pipelineAccount !== account ? pipelineAccount : undefined;
 }
 
-/** The least-privilege execution policy the target's baseline stack creates (lib/baseline-stack.ts). */
+/** The least-privilege execution policy the target's baseline stack creates (lib/baseline-stack.ts): its parts' ARNs, comma-separated. */
 export function executionPolicyArnOf(req: AppRequirements, target: Target, account: string): string {
-  return policyArn(account, executionPolicyName(req.config.service, target.region));
+  const names = target.executionPolicyNames ?? [executionPolicyName(req.config.service, target.region)];
+  return names.map((n) => policyArn(account, n)).join(',');
 }
 
 /** The policies a bootstrap of this target should name: the notes execution policy where only NotesStacks deploy. */
@@ -241,7 +242,7 @@ function executionPolicyCheck(req: AppRequirements, target: Target, account: str
   const notes = target.stacks.filter((s) => s !== 'NotesPipeline').join(', ');
   // An empty parameter means the default: AdministratorAccess.
   const admin = policies.length === 0 || policies.some((p) => p.endsWith(':iam::aws:policy/AdministratorAccess'));
-  if (!admin && policies.includes(expected)) return { target: label, check, status: 'ok', detail: `CloudFormation deploys ${notes} with ${policies.join(', ')}` };
+  if (!admin && expected.split(',').every((p) => policies.includes(p))) return { target: label, check, status: 'ok', detail: `CloudFormation deploys ${notes} with ${policies.join(', ')}` };
   const baseline = target.baselineStack ?? 'the NotesBaseline stack of this account';
   if (target.hostsPipeline) {
     return {
@@ -252,7 +253,7 @@ function executionPolicyCheck(req: AppRequirements, target: Target, account: str
         `CloudFormation deploys ${notes} with ${admin ? 'AdministratorAccess' : policies.join(', ')}: a template may create anything in account ${account}. ` +
         `In this single-account layout the same bootstrap also deploys NotesPipeline, so it cannot use the notes execution policy ${expected} alone, and the dev deploy (before the approval) uses the same bootstrap roles as prod`,
       fix: [
-        `Put dev and prod in accounts of their own (cdk.json "notes:three-accounts", -c layout=three-accounts; docs/02-cicd.md, First deploy), deploy their baseline stacks, then bootstrap each with --cloudformation-execution-policies arn:aws:iam::<account>:policy/${executionPolicyName(req.config.service, target.region)}`,
+        `Put dev and prod in accounts of their own (cdk.json "notes:three-accounts", -c layout=three-accounts; docs/02-cicd.md, First deploy), deploy their baseline stacks, then bootstrap each with --cloudformation-execution-policies <the ExecutionPolicyArn output of its baseline stack: arn:aws:iam::<account>:policy/${executionPolicyName(req.config.service, target.region)} and its further parts>`,
       ],
     };
   }

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { App, DefaultStackSynthesizer } from 'aws-cdk-lib';
+import { CfnManagedPolicy } from 'aws-cdk-lib/aws-iam';
 import { AssetManifestArtifact } from 'aws-cdk-lib/cx-api';
 import { buildApp } from '../app';
 import { AppConfig, configFromContext, notesStackName, ownsApiGatewayAccountSettings } from '../config';
@@ -34,6 +35,8 @@ export interface Target {
   apiGatewayAccountOwner?: string;
   /** The baseline stack of the NotesStacks here (execution policy, permissions boundary, release roles), if any. */
   baselineStack?: string;
+  /** The names of the execution policy's parts that baseline creates (`--cloudformation-execution-policies` names them all). */
+  executionPolicyNames?: string[];
 }
 
 export interface AppRequirements {
@@ -85,7 +88,9 @@ export function appRequirements(cdkJson: CdkJson, toolkitStackName?: string): Ap
     }
     for (const baseline of built.baselineStacks) {
       const target = targets.find((t) => t.stacks.some((s) => baseline.serves.includes(s)));
-      if (target) target.baselineStack = baseline.stackName;
+      if (!target) continue;
+      target.baselineStack = baseline.stackName;
+      target.executionPolicyNames = baseline.executionPolicies.map((p) => (p.node.defaultChild as CfnManagedPolicy).managedPolicyName!);
     }
     return { config, toolkitStackName: toolkitStackName ?? cdkJson.toolkitStackName ?? DEFAULT_TOOLKIT_STACK, targets };
   } finally {

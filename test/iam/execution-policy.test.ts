@@ -287,15 +287,15 @@ function baselineFor(world: IamWorld, envName: string): NotesBaselineStack {
   if (!b) throw new Error(`no baseline stack serves ${envName}`);
   return b;
 }
-function policyArn(world: IamWorld, baseline: NotesBaselineStack, policy: 'executionPolicy' | 'permissionsBoundary'): string {
+function policyArn(world: IamWorld, baseline: NotesBaselineStack, policy: 'permissionsBoundary'): string {
   return world.stack(baseline.stackName).ref(IamWorld.logicalId(baseline[policy]));
 }
-/** The bootstrap's CloudFormation execution role of the baseline's account, holding only the execution policy. */
+/** The bootstrap's CloudFormation execution role of the baseline's account, holding only the execution policy's parts. */
 function executionRole(world: IamWorld, baseline: NotesBaselineStack): Principal {
   const b = world.stack(baseline.stackName);
   const name = `cdk-hnb659fds-cfn-exec-role-${b.env.account}-${b.env.region}`;
-  const arn = policyArn(world, baseline, 'executionPolicy');
-  return { ...world.holderOf(name, [arn]), arn: `arn:${PARTITION}:iam::${b.env.account}:role/${name}` };
+  const parts = baseline.executionPolicies.map((p) => b.ref(IamWorld.logicalId(p)));
+  return { ...world.holderOf(name, parts), arn: `arn:${PARTITION}:iam::${b.env.account}:role/${name}` };
 }
 
 /** A request as the principal's own account makes it (the world's default account is the single-account one). */
@@ -399,6 +399,7 @@ for (const { label, world } of layouts) {
       { what: 'removing a role\'s boundary', action: 'iam:DeleteRolePermissionsBoundary', resource: ownRole, context: { 'iam:PermissionsBoundary': boundary } },
       { what: 'swapping a role\'s boundary for another policy', action: 'iam:PutRolePermissionsBoundary', resource: ownRole, context: { 'iam:PermissionsBoundary': `arn:${PARTITION}:iam::aws:policy/AdministratorAccess` } },
       { what: 'changing the boundary policy itself', action: 'iam:CreatePolicyVersion', resource: boundary },
+      { what: 'changing a part of the execution policy itself', action: 'iam:CreatePolicyVersion', resource: world.stack(prodBaseline.stackName).ref(IamWorld.logicalId(prodBaseline.executionPolicies[prodBaseline.executionPolicies.length - 1])) },
       { what: 'a role outside the prefix, even with the boundary', action: 'iam:CreateRole', resource: arnOf(prod, 'iam', 'role/admin-role', false), context: { 'iam:PermissionsBoundary': boundary } },
       { what: 'passing a role outside the prefix', action: 'iam:PassRole', resource: arnOf(prod, 'iam', 'role/admin-role', false), context: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
       { what: 'another service', action: 'ec2:RunInstances', resource: arnOf(prod, 'ec2', 'instance/*') },

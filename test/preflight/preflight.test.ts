@@ -23,6 +23,8 @@ import { buildTestApp, REPO_ROOT } from '../infra/fixture';
 
 const ACCOUNT = '111122223333';
 const REGION = 'eu-west-1';
+/** The execution policy's parts the single-account baseline creates (NotesBaseline-dev-prod: three, each under IAM's size limit). */
+const SINGLE_ACCOUNT_POLICIES = ['', '-2', '-3'].map((n) => `arn:aws:iam::111122223333:policy/notes-cfn-execution-eu-west-1${n}`).join(',');
 const CONNECTION = 'arn:aws:codeconnections:eu-west-1:111122223333:connection/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee';
 
 const sts = mockClient(STSClient);
@@ -89,7 +91,7 @@ function bootstrapStack(overrides: { version?: string; qualifier?: string; trust
     Parameters: [
       { ParameterKey: 'Qualifier', ParameterValue: overrides.qualifier ?? DefaultStackSynthesizer.DEFAULT_QUALIFIER },
       { ParameterKey: 'TrustedAccounts', ParameterValue: overrides.trusted ?? '' },
-      { ParameterKey: 'CloudFormationExecutionPolicies', ParameterValue: overrides.policies ?? 'arn:aws:iam::111122223333:policy/notes-cfn-execution-eu-west-1' },
+      { ParameterKey: 'CloudFormationExecutionPolicies', ParameterValue: overrides.policies ?? SINGLE_ACCOUNT_POLICIES },
     ],
     Outputs: [{ OutputKey: 'BootstrapVersion', OutputValue: overrides.version ?? '28' }],
   };
@@ -140,6 +142,7 @@ describe('what the app requires comes from the synthesized app', () => {
         apiGatewayAccountOwner: 'NotesStack-dev',
         // One baseline (execution policy, boundary, plan and reader roles) serves both environments here.
         baselineStack: 'NotesBaseline-dev-prod',
+        executionPolicyNames: ['notes-cfn-execution-eu-west-1', 'notes-cfn-execution-eu-west-1-2', 'notes-cfn-execution-eu-west-1-3'],
       },
     ]);
     // The template's own guard agrees: its CheckBootstrapVersion rule refuses exactly the versions below it.
@@ -288,7 +291,7 @@ describe('each check fails with its fix', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/warn {2}bootstrap execution policy: CloudFormation deploys NotesStack-dev, NotesStack-prod with AdministratorAccess/);
     expect(run.stdout).toContain('the dev deploy (before the approval) uses the same bootstrap roles as prod');
-    expect(run.stdout).toContain(`the same bootstrap also deploys NotesPipeline, so it cannot use the notes execution policy arn:aws:iam::${ACCOUNT}:policy/notes-cfn-execution-eu-west-1 alone`);
+    expect(run.stdout).toContain(`the same bootstrap also deploys NotesPipeline, so it cannot use the notes execution policy ${SINGLE_ACCOUNT_POLICIES} alone`);
     expect(run.stdout).toContain('Put dev and prod in accounts of their own (cdk.json "notes:three-accounts"');
     expect(run.stdout).toMatch(/Ready: \d+ checks passed, 1 with a warning/);
   });
@@ -301,7 +304,7 @@ describe('each check fails with its fix', () => {
   describe('three-account layout: the target accounts\' execution policy', () => {
     const PIPELINE = '111111111111';
     const DEV = '222222222222';
-    const NOTES_POLICY = `arn:aws:iam::${DEV}:policy/notes-cfn-execution-eu-west-1`;
+    const NOTES_POLICY = `arn:aws:iam::${DEV}:policy/notes-cfn-execution-eu-west-1,arn:aws:iam::${DEV}:policy/notes-cfn-execution-eu-west-1-2`;
     let threeAccounts: AppRequirements;
     beforeAll(() => {
       const json = cdkJson();
@@ -359,7 +362,7 @@ describe('each check fails with its fix', () => {
 
       const { code, report: r } = await report(['--account', DEV], threeAccounts);
 
-      expect(devCheck(r, 'bootstrap execution policy')).toEqual(expect.objectContaining({ status: 'ok', detail: `CloudFormation deploys NotesStack-dev with ${NOTES_POLICY}` }));
+      expect(devCheck(r, 'bootstrap execution policy')).toEqual(expect.objectContaining({ status: 'ok', detail: `CloudFormation deploys NotesStack-dev with ${NOTES_POLICY.split(',').join(', ')}` }));
       expect(failing(r)).toEqual([]);
       expect(code).toBe(0);
     });
@@ -416,7 +419,7 @@ describe('each check fails with its fix', () => {
         check: 'bootstrap trust',
         detail: expect.stringContaining(`does not trust the pipeline account ${PIPELINE} (trusts: 123456789012)`),
         fix: [
-          `npx cdk bootstrap aws://${DEV}/${REGION} --trust 123456789012,${PIPELINE} --trust-for-lookup ${PIPELINE} --cloudformation-execution-policies arn:aws:iam::111122223333:policy/notes-cfn-execution-eu-west-1`,
+          `npx cdk bootstrap aws://${DEV}/${REGION} --trust 123456789012,${PIPELINE} --trust-for-lookup ${PIPELINE} --cloudformation-execution-policies ${SINGLE_ACCOUNT_POLICIES}`,
         ],
       }),
     ]);
