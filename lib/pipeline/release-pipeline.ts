@@ -2,7 +2,8 @@
  * The release pipeline, built from the environments list: Source -> Build -> one stage per
  * pre-production environment (deploy + smoke test) -> PlanProd (the prod change set is prepared,
  * rendered and judged by the stateful-change guard, through the prod plan role; a prod stack whose
- * first create failed is planned as a create) -> ApproveProd (the approver sees that plan) -> Prod
+ * first create failed is planned as a create) -> ApproveProd (the approver sees that plan) ->
+ * UpdatePipeline (release pipeline only: the pipelines' new definition, if any, takes effect) -> Prod
  * (a failed first create is cleared, backups check, execute that change set, smoke test; rolls back on failure or on a service-health alarm) -> Release (tag, notes,
  * archive with the plan, ledger). The hotfix pipeline is a second instance with its own
  * trigger branches, a lighter build and two approvals.
@@ -82,7 +83,7 @@ function ruleSuffix(alarmSuffix: string): string {
 /** The pipeline variable that lets one execution replace or remove a table or user pool. */
 export const ALLOW_STATEFUL_CHANGE = 'ALLOW_STATEFUL_CHANGE';
 /** Stage names that are not environments. */
-export const STAGE = { source: 'Source', build: 'Build', plan: 'PlanProd', approve: 'ApproveProd', release: 'Release' } as const;
+export const STAGE = { source: 'Source', build: 'Build', plan: 'PlanProd', approve: 'ApproveProd', updatePipeline: 'UpdatePipeline', release: 'Release' } as const;
 /** The id of the running execution, as a CodePipeline variable (it names the prod change set). */
 export const EXECUTION_ID_VARIABLE = '#{codepipeline.PipelineExecutionId}';
 
@@ -242,16 +243,6 @@ export class ReleasePipeline extends Construct {
     const version = buildAction.variable('VERSION');
     const commit = buildAction.variable('COMMIT');
     const buildActions: codepipeline.IAction[] = [buildAction];
-    if (props.selfUpdateStackName) {
-      this.selfUpdateProject = selfUpdateProject(this, 'SelfUpdateStep', {
-        ...common,
-        pipelineStackName: props.selfUpdateStackName,
-        target: { account: config.pipeline.account, region: config.pipeline.region },
-      });
-      buildActions.push(
-        new actions.CodeBuildAction({ actionName: 'SelfUpdate', project: this.selfUpdateProject, input: kit, extraInputs: [assembly], runOrder: 2 }),
-      );
-    }
     // Only the Build step reads the repository; every deploy step gets the kit and the assembly.
     allowCodeConnections(connectionArn, [this.buildProject]);
 
@@ -337,6 +328,24 @@ export class ReleasePipeline extends Construct {
       });
     });
     stages.push({ stageName: STAGE.approve, actions: approvalActions });
+
+    // --- UpdatePipeline (release pipeline only) ----------------------------------------------
+    // The commit's definition of the pipelines takes effect only after the approval: whatever may
+    // deploy NotesPipeline may reach prod (prod's bootstrap trusts the pipeline account), so the
+    // step that deploys it must not run before a person has approved (decision log, #11). Unchanged:
+    // a no-op. Changed: CloudFormation updates the pipelines and CodePipeline starts a fresh
+    // execution on the new definition (restartExecutionOnUpdate), which asks for approval again.
+    if (props.selfUpdateStackName) {
+      this.selfUpdateProject = selfUpdateProject(this, 'SelfUpdateStep', {
+        ...common,
+        pipelineStackName: props.selfUpdateStackName,
+        target: { account: config.pipeline.account, region: config.pipeline.region },
+      });
+      stages.push({
+        stageName: STAGE.updatePipeline,
+        actions: [new actions.CodeBuildAction({ actionName: 'SelfUpdate', project: this.selfUpdateProject, input: kit, extraInputs: [assembly], runOrder: 1 })],
+      });
+    }
 
     // --- Prod -------------------------------------------------------------------------------
     this.prodStageName = prodStage;

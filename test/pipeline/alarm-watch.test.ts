@@ -38,7 +38,8 @@ beforeEach(() => {
   pipeline.reset();
   sts.reset();
   pipeline.on(PutJobSuccessResultCommand).resolves({}).on(PutJobFailureResultCommand).resolves({});
-  sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'AKIAREADER', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(T0 + 3600_000) } });
+  // Expiry on the real clock: the credential cache compares it with Date.now(), not the fake clock.
+  sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'AKIAREADER', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3600_000) } });
 });
 
 test('the first invocation checks every minute for two minutes, then reports the job in progress with the start time as token', async () => {

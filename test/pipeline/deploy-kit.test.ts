@@ -95,7 +95,7 @@ describe('no deploy step runs code of the commit', () => {
   test('the deploy steps are every CodeBuild step but the build: the release and hotfix pipelines\' and the rollback\'s', () => {
     expect(deploySteps.map((s) => `${s.pipeline} ${s.stage}/${s.action.Name}`).sort()).toEqual(
       [
-        'notes-release Build/SelfUpdate',
+        'notes-release UpdatePipeline/SelfUpdate',
         ...['notes-release', 'notes-hotfix'].flatMap((p) => [`${p} Dev/Deploy`, `${p} PlanProd/Plan`, `${p} Prod/RecoverFailedCreate`, `${p} Prod/Deploy`]),
         'notes-rollback Plan/Plan',
         'notes-rollback Deploy/Deploy',

@@ -97,8 +97,8 @@ describe('release pipeline structure', () => {
     expect(pipelineNamed('notes-release')).toMatchObject({ PipelineType: 'V2', ExecutionMode: 'QUEUED' });
   });
 
-  test('stages run Source, Build, Dev, PlanProd, ApproveProd, Prod, Release in that order', () => {
-    expect(stagesOf('notes-release').map((s) => s.Name)).toEqual(['Source', 'Build', 'Dev', 'PlanProd', 'ApproveProd', 'Prod', 'Release']);
+  test('stages run Source, Build, Dev, PlanProd, ApproveProd, UpdatePipeline, Prod, Release in that order', () => {
+    expect(stagesOf('notes-release').map((s) => s.Name)).toEqual(['Source', 'Build', 'Dev', 'PlanProd', 'ApproveProd', 'UpdatePipeline', 'Prod', 'Release']);
   });
 
   test('starts on pushes to main through the CodeConnections source', () => {
@@ -156,12 +156,13 @@ describe('release pipeline structure', () => {
     );
   });
 
-  test('a self-update step follows the build and deploys only the NotesPipeline stack; the pipeline restarts on update', () => {
-    const build = stage('notes-release', 'Build').Actions;
-    expect(build.map((a) => [a.Name, a.RunOrder])).toEqual([
-      ['Build', 1],
-      ['SelfUpdate', 2],
-    ]);
+  test('the self-update step runs only after the approval and deploys only the NotesPipeline stack; the pipeline restarts on update', () => {
+    const names = stagesOf('notes-release').map((s) => s.Name);
+    expect(names.indexOf('UpdatePipeline')).toBe(names.indexOf('ApproveProd') + 1);
+    expect(stage('notes-release', 'UpdatePipeline').Actions.map((a) => [a.Name, a.RunOrder])).toEqual([['SelfUpdate', 1]]);
+    expect(stage('notes-release', 'Build').Actions.map((a) => a.Name)).toEqual(['Build']);
+    // The hotfix pipeline never updates the pipelines.
+    expect(stagesOf('notes-hotfix').map((s) => s.Name)).not.toContain('UpdatePipeline');
     const source = resources[logicalIdOf(stack.releasePipeline.selfUpdateProject!)].Properties.Source as Json;
     expect(JSON.parse(String(source.BuildSpec)).phases.build.commands).toEqual(['bash self-update.sh']);
     expect(envOf(stack.releasePipeline.selfUpdateProject!)).toEqual({ STACK_NAME: 'NotesPipeline' });
@@ -194,7 +195,8 @@ describe('release pipeline structure', () => {
 
   test('prod is reached only through the approval stage, whose text carries version, commit, changes and the dev smoke result', () => {
     const names = stagesOf('notes-release').map((s) => s.Name);
-    expect(names.indexOf('ApproveProd')).toBe(names.indexOf('Prod') - 1);
+    // Between them only UpdatePipeline, which deploys NotesPipeline and nothing of prod.
+    expect(names.slice(names.indexOf('ApproveProd') + 1, names.indexOf('Prod'))).toEqual(['UpdatePipeline']);
     const [approval] = stage('notes-release', 'ApproveProd').Actions;
     expect(approval.ActionTypeId).toMatchObject({ Category: 'Approval', Provider: 'Manual' });
     const info = approval.Configuration!.CustomData;
