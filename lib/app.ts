@@ -1,4 +1,4 @@
-import { App, Tags, Validations } from 'aws-cdk-lib';
+import { App, AppProps, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { version as packageVersion } from '../package.json';
 import { AppConfig, loadConfig, loadRelease, notesStackName, ReleaseInfo } from './config';
@@ -7,6 +7,16 @@ import { baselineGroups, baselineStackName, NotesBaselineStack } from './baselin
 import { NotesStack } from './notes-stack';
 import { bootstrapQualifier } from './pipeline/bootstrap';
 import { NotesPipelineStack, PIPELINE_STACK_NAME } from './pipeline/pipeline-stack';
+
+/**
+ * How `bin/app.ts` makes its App. CDK's built-in CloudFormation template validation runs where
+ * templates are checked before anything deploys them, `npm test` (test/nag, both layouts) and the
+ * pipeline's Build synth (CDK_VALIDATION=true): it is most of an interactive synth's time, so
+ * `npx cdk synth` leaves it out unless CDK_VALIDATION=true (decision log, #9). cdk-nag runs always.
+ */
+export function appProps(env: NodeJS.ProcessEnv = process.env): AppProps {
+  return { builtinCloudFormationValidation: env.CDK_VALIDATION === 'true' };
+}
 
 export interface BuildAppOptions {
   /** Run the cdk-nag AwsSolutions and Serverless checks at synth (default true; tests of single facts turn it off). */

@@ -147,6 +147,11 @@ export function renderFigures(f: Figures): string {
     out.push(`**${headlineRatios(f).synth}**`, '');
     out.push('| Synth | Time | vs floor |', '|---|---:|---:|');
     out.push(`| All our stacks (\`npx cdk synth --quiet\`) | ${s.app.ok ? `${secs(s.app.ms)} s` : `failed: ${s.app.error}`} | ${s.app.ok && s.floor.ok ? ratio(s.app.ms, s.floor.ms) : '-'} |`);
+    if (s.validated) {
+      out.push(
+        `| Our stacks with CDK's template validation (\`CDK_VALIDATION=true\`, as \`npm test\` and the pipeline's Build run it) | ${s.validated.ok ? `${secs(s.validated.ms)} s` : `failed: ${s.validated.error}`} | ${s.validated.ok && s.floor.ok ? ratio(s.validated.ms, s.floor.ms) : '-'} |`,
+      );
+    }
     out.push(`| Floor: empty CDK app, same CLI and runner | ${s.floor.ok ? `${secs(s.floor.ms)} s` : `failed: ${s.floor.error}`} | 1.00x |`);
     if (s.cpu) {
       out.push(`| CPU time of our synth (user + system, every process) | ${secs(s.cpu.app)} s | ${ratio(s.cpu.app, s.cpu.floor)} |`);

@@ -10,10 +10,11 @@
  * does) is the asset hash. test/infra/bundling.test.ts proves both against `NodejsFunction`.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { AssetHashType, BundlingOptions, DockerImage, ILocalBundling } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { buildSync, type BuildOptions, type OutputFile } from 'esbuild';
+import type { BuildOptions } from 'esbuild';
+import { BuiltFile, cachedBuild } from './build-cache';
 
 /** The repository root: where `npx cdk synth` runs and `NodejsFunction` ran esbuild. */
 const PROJECT_ROOT = resolve(__dirname, '..', '..');
@@ -45,23 +46,18 @@ export const BUNDLE_FILE = 'index.js';
  * relative to the output file, and CDK always bundles into a folder directly under the assembly's
  * asset folder, so one build serves every function of that entry in that assembly.
  */
-const built = new Map<string, OutputFile[]>();
+const built = new Map<string, BuiltFile[]>();
 
 function bundleInto(entry: string, outputDir: string): void {
   const key = JSON.stringify([entry, dirname(outputDir)]);
   let files = built.get(key);
   if (!files) {
-    const result = buildSync({
-      ...SERVICE_ESBUILD_OPTIONS,
-      entryPoints: [entry],
-      outfile: join(outputDir, BUNDLE_FILE),
-      absWorkingDir: PROJECT_ROOT,
-      write: false,
-      logLevel: 'silent',
-    });
-    // Paths relative to the output folder, so the same build can be written into another folder
-    // of the same parent.
-    files = result.outputFiles.map((f) => ({ ...f, path: relative(outputDir, f.path) }));
+    // Paths come back relative to the output folder, so the same build can be written into another
+    // folder of the same parent; an unchanged build is reused from the previous synth (build-cache.ts).
+    files = cachedBuild(
+      { ...SERVICE_ESBUILD_OPTIONS, entryPoints: [entry], outfile: join(outputDir, BUNDLE_FILE), absWorkingDir: PROJECT_ROOT, logLevel: 'silent' },
+      outputDir,
+    );
     built.set(key, files);
   }
   mkdirSync(outputDir, { recursive: true });

@@ -9,12 +9,12 @@
  * The bundles are made once per process with esbuild's API (no Docker), and the asset is hashed on
  * its output, so a change to any bundled script gives the kit a new hash.
  */
-import { cpSync, mkdirSync, mkdtempSync } from 'fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
 import { AssetHashType, DockerImage } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
-import { buildSync } from 'esbuild';
+import { cachedBuild } from '../constructs/build-cache';
 import { Construct } from 'constructs';
 
 /** The folder published as the kit (see its README). */
@@ -45,18 +45,23 @@ export function kitContents(): string {
   const out = mkdtempSync(path.join(tmpdir(), 'notes-deploy-kit-'));
   cpSync(DEPLOY_KIT_DIR, out, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) && !src.includes(`${path.sep}.pipeline`) });
   mkdirSync(path.join(out, 'bin'), { recursive: true });
-  buildSync({
-    entryPoints: KIT_SCRIPTS.map((name) => path.join(ROOT, 'lib', 'release', 'scripts', `${name}.ts`)),
-    outdir: path.join(out, 'bin'),
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    logLevel: 'error',
-    // Deterministic output: no absolute paths in the bundle.
-    absWorkingDir: ROOT,
-    legalComments: 'none',
-  });
+  // Reused from the previous synth when no input changed (lib/constructs/build-cache.ts).
+  const files = cachedBuild(
+    {
+      entryPoints: KIT_SCRIPTS.map((name) => path.join(ROOT, 'lib', 'release', 'scripts', `${name}.ts`)),
+      outdir: path.join(out, 'bin'),
+      bundle: true,
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      logLevel: 'error',
+      // Deterministic output: no absolute paths in the bundle.
+      absWorkingDir: ROOT,
+      legalComments: 'none',
+    },
+    path.join(out, 'bin'),
+  );
+  for (const f of files) writeFileSync(path.join(out, 'bin', f.path), f.contents);
   // @aws-cdk/cloudformation-diff reads the resource specification from `<bundle dir>/../db.json.gz`.
   cpSync(require.resolve('@aws-cdk/aws-service-spec/db.json.gz'), path.join(out, 'db.json.gz'));
   built = out;

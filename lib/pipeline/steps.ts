@@ -154,7 +154,8 @@ export function buildProject(scope: Construct, id: string, props: BuildProjectPr
             'npm run lint',
             ...tests,
             'npm audit --audit-level=high',
-            'npx cdk synth --quiet -c releaseVersion="$VERSION" -c commitSha="$COMMIT"',
+            // With CDK's template validation, which an interactive synth leaves out (bin/app.ts).
+            'CDK_VALIDATION=true npx cdk synth --quiet -c releaseVersion="$VERSION" -c commitSha="$COMMIT"',
           ],
         },
       },

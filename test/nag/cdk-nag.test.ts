@@ -7,10 +7,11 @@
  * `validation-report.json`, and in a test process (`NODE_ENV=test`) `app.synth()` throws with the
  * report when any plugin fails. We read the report rather than the exception text.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, CfnResource, Stack, Validations } from 'aws-cdk-lib';
+import { appProps } from '../../lib/app';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks, IApplyRule, NagPack, NagRuleCompliance, ServerlessChecks } from 'cdk-nag';
@@ -225,5 +226,33 @@ describe('acknowledgements', () => {
       .map((a) => `${a.id} @ ${a.path.replace(/^NotesStack-dev\//, '')}: ${a.reason}`)
       .sort();
     expect(listed).toMatchSnapshot();
+  });
+});
+
+describe("CDK's template validation in the app as bin/app.ts makes it", () => {
+  // A property CloudFormation's schema does not know: only the built-in validation catches it at synth.
+  const synthWithBadProperty = (env: NodeJS.ProcessEnv) => {
+    const outdir = mkdtempSync(join(tmpdir(), 'notes-validation-'));
+    try {
+      const app = new App({ ...appProps(env), outdir });
+      new CfnResource(new Stack(app, 'Probe'), 'Queue', { type: 'AWS::SQS::Queue', properties: { NoSuchProperty: true } });
+      app.synth();
+      // No validation plugin ran: CDK writes no report at all.
+      if (!existsSync(join(outdir, 'validation-report.json'))) return 'no validation report';
+      const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as ValidationReport;
+      return JSON.stringify(report.pluginReports.flatMap((p) => p.violations));
+    } catch (err) {
+      return (err as Error).message;
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
+  };
+
+  test('runs with CDK_VALIDATION=true (npm test, the pipeline\'s Build) and catches a property the schema does not know', () => {
+    expect(synthWithBadProperty({ CDK_VALIDATION: 'true' })).toMatch(/NoSuchProperty/);
+  });
+
+  test('is left out of an interactive synth otherwise', () => {
+    expect(synthWithBadProperty({})).toBe('no validation report');
   });
 });
