@@ -119,21 +119,26 @@ export async function planChangeSet(cfn: CloudFormationClient, run: PlanRun): Pr
     changeSet,
   };
   const plan = buildPlan(input);
-  const markdown = renderPlanMarkdown(plan, input);
+  return outcome(plan, renderPlanMarkdown(plan, input), decide(guardChanges(changeSet), run.allowStatefulChange, run.stackName), run, {
+    name: run.changeSetName,
+    url: plan.changeSetUrl,
+  });
+}
+
+/** A rendered plan's outcome: its JSON, hash and the variables the Plan action exports. */
+function outcome(plan: Plan, markdown: string, guard: GuardDecision, run: Pick<PlanRun, 'region' | 'buildId'>, changeSet: { name: string; url?: string }): PlanOutcome {
   const json = planJson(plan);
-  const guard = decide(guardChanges(changeSet), run.allowStatefulChange, run.stackName);
-  const summary = boundedPlanSummary(plan.summary);
   return {
     plan,
     markdown,
     json,
     guard,
     variables: {
-      PLAN_SUMMARY: summary,
+      PLAN_SUMMARY: boundedPlanSummary(plan.summary),
       PLAN_SHA256: sha256(json),
-      CHANGE_SET_NAME: run.changeSetName,
+      CHANGE_SET_NAME: changeSet.name,
       // Output variables cannot be empty.
-      CHANGE_SET_URL: plan.changeSetUrl ?? 'none',
+      CHANGE_SET_URL: changeSet.url ?? 'none',
       PLAN_URL: planUrl(run.region, run.buildId),
     },
   };
@@ -160,26 +165,12 @@ export function planCreate(run: Omit<PlanRun, 'changeSetName'>): PlanOutcome {
     `> ${run.stackName}'s first create failed, so CloudFormation can make no change set against it. This plan is the creation of the whole stack ` +
     `from the release's template (sha256 ${plan.templateSha256}): after the approval, Prod's RecoverFailedCreate deletes the failed stack ` +
     '(or stops and says what it holds) and Deploy creates it from this template with `cdk deploy`.\n\n';
-  const markdown = note + renderPlanMarkdown(plan, input);
-  const json = planJson(plan);
   const guard = decide(
     plan.resources.map((r) => ({ action: 'Add', logicalResourceId: r.logicalId, resourceType: r.type })),
     run.allowStatefulChange,
     run.stackName,
   );
-  return {
-    plan,
-    markdown,
-    json,
-    guard,
-    variables: {
-      PLAN_SUMMARY: boundedPlanSummary(plan.summary),
-      PLAN_SHA256: sha256(json),
-      CHANGE_SET_NAME: CREATE_PLAN,
-      CHANGE_SET_URL: 'none',
-      PLAN_URL: planUrl(run.region, run.buildId),
-    },
-  };
+  return outcome(plan, note + renderPlanMarkdown(plan, input), guard, run, { name: CREATE_PLAN });
 }
 
 export async function main(argv: string[], client?: CloudFormationClient): Promise<number> {
