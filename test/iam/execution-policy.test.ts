@@ -23,6 +23,8 @@ import { expectAllowed, expectDenied, IamWorld, Principal } from './support/harn
 import { Json, PARTITION, ResolvedStack } from './support/cfn';
 import { NotesBaselineStack } from '../../lib/baseline-stack';
 import { notesStackName } from '../../lib/config';
+import { isCrossAccount, jobReporterRoleName, roleArn } from '../../lib/target-account';
+import { notesStackFacts } from './support/deployed';
 
 type Ctx = Record<string, string | string[]>;
 /** One IAM request CloudFormation makes for a resource. */
@@ -440,6 +442,21 @@ for (const { label, world } of layouts) {
         await expectDenied(world, 'a widened NotesStack role', widened, { action: 's3:GetObject', resource: `arn:${PARTITION}:s3:::any-bucket/any-key` }, 'the boundary allows no S3');
         await expectDenied(world, 'a widened NotesStack role', widened, { action: 'dynamodb:Scan', resource: arnOf(s, 'dynamodb', 'table/NotesPipeline-Ledger-ABC') }, 'the boundary covers the notes tables only');
       });
+      if (isCrossAccount(env, world.built.config.pipeline.account)) {
+        // The smoke test outside the pipeline's account reports its job through its reporter role
+        // there (lib/pipeline/job-reporters.ts): the boundary must let its role assume that one role.
+        const pipelineAccount = world.built.config.pipeline.account!;
+        const reporter = (name: string) => roleArn(pipelineAccount, jobReporterRoleName(world.built.config.service, name), PARTITION);
+        const smoke = () => world.functionRole(n.stackName, notesStackFacts(world, env.name).smokeFunction);
+        it(`the ${n.stackName} smoke test may sts:AssumeRole its job reporter ${jobReporterRoleName(world.built.config.service, env.name)} in the pipeline account (else its job is never reported)`, async () => {
+          expect(smoke().boundary).toBeDefined();
+          await expectAllowed(world, `${n.stackName} smoke test`, smoke(), { action: 'sts:AssumeRole', resource: reporter(env.name) });
+        });
+        it(`a widened ${n.stackName} smoke-test role is still Denied sts:AssumeRole on any other pipeline-account role`, async () => {
+          const widened: Principal = { ...smoke(), policies: [...smoke().policies, { name: 'injected', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] } }] };
+          await expectDenied(world, 'a widened smoke-test role', widened, { action: 'sts:AssumeRole', resource: roleArn(pipelineAccount, 'any-role', PARTITION) }, 'the boundary allows its own job reporter only');
+        });
+      }
     }
   });
 
