@@ -19,7 +19,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AppConfig, EnvironmentConfig, notesStackName, resourcePrefix } from './config';
 import { acknowledgeWildcardResource } from './pipeline/nag';
-import { executionPolicyName, permissionsBoundaryName, planRoleName, readerRoleName } from './target-account';
+import { executionPolicyName, isCrossAccount, jobReporterRoleName, permissionsBoundaryName, planRoleName, readerRoleName, roleArn } from './target-account';
 
 /** The bootstrap qualifier of every NotesStack (cdk.json `@aws-cdk/core:bootstrapQualifier`, default CDK's). */
 export const DEFAULT_QUALIFIER = 'hnb659fds';
@@ -170,6 +170,14 @@ export class NotesBaselineStack extends Stack {
       }),
       new iam.PolicyStatement({ sid: 'OwnAlarms', actions: ['cloudwatch:DescribeAlarms'], resources: alarms }),
     ];
+    // A smoke test outside the pipeline's account reports its CodePipeline job through its job
+    // reporter role there (lib/pipeline/job-reporters.ts): its role may assume exactly that role.
+    const reporters = environments
+      .filter((e) => isCrossAccount(e, config.pipeline.account))
+      .map((e) => roleArn(pipelineAccount, jobReporterRoleName(service, e.name), Aws.PARTITION));
+    if (reporters.length > 0) {
+      boundaryStatements.push(new iam.PolicyStatement({ sid: 'ReportSmokeJobsThroughPipelineAccount', actions: ['sts:AssumeRole'], resources: reporters }));
+    }
     this.permissionsBoundary = new iam.ManagedPolicy(this, 'PermissionsBoundary', {
       managedPolicyName: boundaryName,
       description: `The most any role of ${names} may do: its Lambdas, API Gateway logging, CodeDeploy and custom resources, on their own resources`,

@@ -253,7 +253,7 @@ function executionPolicyCheck(req: AppRequirements, target: Target, account: str
         `CloudFormation deploys ${notes} with ${admin ? 'AdministratorAccess' : policies.join(', ')}: a template may create anything in account ${account}. ` +
         `In this single-account layout the same bootstrap also deploys NotesPipeline, so it cannot use the notes execution policy ${expected} alone, and the dev deploy (before the approval) uses the same bootstrap roles as prod`,
       fix: [
-        `Put dev and prod in accounts of their own (cdk.json "notes:three-accounts", -c layout=three-accounts; docs/02-cicd.md, First deploy), deploy their baseline stacks, then bootstrap each with --cloudformation-execution-policies <the ExecutionPolicyArn output of its baseline stack: arn:aws:iam::<account>:policy/${executionPolicyName(req.config.service, target.region)} and its further parts>`,
+        `Put dev and prod in accounts of their own (cdk.json "notes:three-accounts", with "layout": "three-accounts" in cdk.json's context; docs/02-cicd.md, First deploy), deploy their baseline stacks, then bootstrap each with --cloudformation-execution-policies <the ExecutionPolicyArn output of its baseline stack: arn:aws:iam::<account>:policy/${executionPolicyName(req.config.service, target.region)} and its further parts>`,
       ],
     };
   }

@@ -416,14 +416,14 @@ describe('the prod plan role (the Plan steps, before the approval)', () => {
         expectDenied(world, project.name, project.role, { action: 'sts:AssumeRole', resource: arn }, 'before the approval only the plan role may be assumed'));
     }
     const planRole = roleWithArn(project.env.PLAN_ROLE_ARN);
-    if (planRole) {
-      for (const r of requests) {
-        it(`${project.name} as the plan role: ${r.action} on ${r.resource} is Allowed`, () => expectAllowed(world, `${project.name} (plan role)`, planRole, r));
-      }
-      for (const action of ['cloudformation:ExecuteChangeSet', 'cloudformation:UpdateStack', 'cloudformation:DeleteStack']) {
-        it(`the plan role: ${action} on NotesStack-prod is Denied`, () =>
-          expectDenied(world, 'the plan role', planRole, { action, resource: stackArn('NotesStack-prod') }, 'nothing before the approval changes prod'));
-      }
+    it(`${project.name}: the plan role ${project.env.PLAN_ROLE_ARN} is defined by a baseline stack`, () => expect(planRole?.definedIn).toMatch(/^NotesBaseline-/));
+    if (!planRole) continue;
+    for (const r of requests) {
+      it(`${project.name} as the plan role: ${r.action} on ${r.resource} is Allowed`, () => expectAllowed(world, `${project.name} (plan role)`, planRole, r));
+    }
+    for (const action of ['cloudformation:ExecuteChangeSet', 'cloudformation:UpdateStack', 'cloudformation:DeleteStack']) {
+      it(`the plan role: ${action} on NotesStack-prod is Denied`, () =>
+        expectDenied(world, 'the plan role', planRole, { action, resource: stackArn('NotesStack-prod') }, 'nothing before the approval changes prod'));
     }
   }
 });

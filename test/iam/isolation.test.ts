@@ -10,8 +10,7 @@
  * - Each of those roles is Denied sts:AssumeRole on every prod bootstrap role and Denied the prod
  *   resources that matter (the notes table's writes, the API function's code and live alias, the
  *   stack's updates, change sets and deletion, the smoke user's secret). The Plan steps may assume
- *   the prod plan role (`planRoleName`) and nothing else in prod (that they may assume it is skipped
- *   until a template defines the role).
+ *   the prod plan role (`planRoleName`, defined by prod's baseline stack) and nothing else in prod.
  * - Following every role it may assume or pass (test/iam/support/reach.ts), no such role reaches a
  *   role of the prod account.
  * - Of all roles outside the prod account, exactly the deploy steps after an approval may assume
@@ -61,10 +60,9 @@ const PROD_RESOURCES = [
   { action: 'secretsmanager:GetSecretValue', resource: prod.smokeSecretArn, what: "the prod smoke user's password" },
 ];
 
-/** The prod plan role (lib/target-account.ts): the one role of prod a Plan step may assume, once a template defines it. */
+/** The prod plan role (lib/target-account.ts, prod's baseline stack): the one role of prod a Plan step may assume. */
 const PLAN_ROLE_ARN = roleArn(PROD, planRoleName(config.service, prodEnv.region));
 const planRole = world.roleByArn(PLAN_ROLE_ARN);
-const PLAN_PENDING = `no template of account ${PROD} defines the prod plan role ${planRoleName(config.service, prodEnv.region)} yet (the target-account baseline stack, another #11 branch, creates it)`;
 const isPlan = (s: StepRole) => s.action.name === 'Plan';
 
 /**
@@ -163,10 +161,10 @@ describe('three-account layout: the Plan steps may assume the prod plan role and
       if (allowed.length) throw new Error(`${s.step} ${s.kind} (${s.principal.definedIn}) may assume ${names(allowed).join(', ')} in prod: only ${PLAN_ROLE_ARN} is allowed before the approval`);
     });
   }
+  it(`the prod plan role ${PLAN_ROLE_ARN} is defined by prod's baseline stack`, () => expect(planRole?.definedIn).toMatch(/^NotesBaseline-prod\//));
   for (const s of plans.filter((p) => p.kind === 'project role')) {
     const title = `${s.step} project role: sts:AssumeRole on the prod plan role ${planRoleName(config.service, prodEnv.region)} is Allowed (the plan needs it)`;
-    if (!planRole) it.skip(`${title} (skipped: ${PLAN_PENDING})`, () => undefined);
-    else it(title, () => expectAllowed(world, `${s.step} project role (${s.principal.definedIn})`, s.principal, { action: 'sts:AssumeRole', resource: PLAN_ROLE_ARN }));
+    it(title, () => expectAllowed(world, `${s.step} project role (${s.principal.definedIn})`, s.principal, { action: 'sts:AssumeRole', resource: PLAN_ROLE_ARN }));
   }
 });
 
@@ -284,7 +282,6 @@ describe('three-account layout: the release operator reads prod through the prod
   }
   const READER_ARN = roleArn(PROD, readerRoleName(config.service, prodEnv.region));
   const reader = world.roleByArn(READER_ARN);
-  const READER_PENDING = `no template of account ${PROD} defines the prod reader role ${readerRoleName(config.service, prodEnv.region)} yet (the baseline stack and the CLI's switch to it are on other #11 branches)`;
 
   it(`the CLI's recorded calls to prod are found: DescribeStacks and GetTemplate on ${prod.stackName}, GetAlias on its live alias`, () =>
     expect(requests.map((r) => r.action).sort()).toEqual(['cloudformation:DescribeStacks', 'cloudformation:GetTemplate', 'lambda:GetAlias']));
@@ -292,10 +289,8 @@ describe('three-account layout: the release operator reads prod through the prod
     it(`a release operator (pipeline account) cannot ${r.action} on ${r.resource} directly (${r.command}: no resource policy lets another account in)`, () =>
       expectDenied(world, 'a release operator', operator, r, 'prod is read through the prod reader role'));
   }
-  if (!reader) {
-    it.skip(`a release operator may sts:AssumeRole the prod reader role, which may make every call above (skipped: ${READER_PENDING})`, () => undefined);
-    return;
-  }
+  it(`the prod reader role ${READER_ARN} is defined by prod's baseline stack`, () => expect(reader?.definedIn).toMatch(/^NotesBaseline-prod\//));
+  if (!reader) return;
   it(`a release operator may sts:AssumeRole the prod reader role ${reader.name}`, () => expectAllowed(world, 'a release operator', operator, { action: 'sts:AssumeRole', resource: READER_ARN }));
   for (const r of requests) {
     it(`the prod reader role: ${r.command} -> ${r.action} on ${r.resource} is Allowed`, () => expectAllowed(world, reader.definedIn, reader, r));

@@ -38,7 +38,8 @@ beforeEach(() => {
   pipeline.reset();
   sts.reset();
   pipeline.on(PutJobSuccessResultCommand).resolves({}).on(PutJobFailureResultCommand).resolves({});
-  // Expiry on the real clock: the credential cache compares it with Date.now(), not the fake clock.
+  // An hour from the real clock: the credential provider and the SDK judge expiry by Date.now, not
+  // by the watch's fake clock (a fixed date made this test fail from 10:55 UTC on 2026-12-01 on).
   sts.on(AssumeRoleCommand).resolves({ Credentials: { AccessKeyId: 'AKIAREADER', SecretAccessKey: 's', SessionToken: 't', Expiration: new Date(Date.now() + 3600_000) } });
 });
 

@@ -293,6 +293,9 @@ describe('each check fails with its fix', () => {
     expect(run.stdout).toContain('the dev deploy (before the approval) uses the same bootstrap roles as prod');
     expect(run.stdout).toContain(`the same bootstrap also deploys NotesPipeline, so it cannot use the notes execution policy ${SINGLE_ACCOUNT_POLICIES} alone`);
     expect(run.stdout).toContain('Put dev and prod in accounts of their own (cdk.json "notes:three-accounts"');
+    // The layout is read from cdk.json by the pipeline's build, preflight and the CLI: -c would change one cdk command only.
+    expect(run.stdout).toContain('with "layout": "three-accounts" in cdk.json\'s context');
+    expect(run.stdout).not.toContain('-c layout=');
     expect(run.stdout).toMatch(/Ready: \d+ checks passed, 1 with a warning/);
   });
 

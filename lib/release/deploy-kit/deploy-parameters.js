@@ -10,8 +10,7 @@
 // - it does not (an assembly built before traffic shifting): nothing, and that deploy has no canary anyway.
 // The value is always passed explicitly: `cdk deploy` otherwise keeps a parameter's previous value,
 // and a release after a rollback would then shift all at once too.
-// Plain Node, no dependencies: the rollback kit runs it without the repository (and the release
-// pipeline's deploy step runs the same file from the checkout).
+// Plain Node, no dependencies: every deploy step runs it from the deploy kit, without the repository.
 'use strict';
 const fs = require('fs');
 const path = require('path');

@@ -158,18 +158,22 @@ export class IamWorld {
   /**
    * The parameters of the bootstrap commands docs/02-cicd.md gives: the pipeline's account (and
    * every account of the single-account layout) bootstrapped plainly; every other account with
-   * `--trust <pipeline account> --trust-for-lookup <pipeline account>` and the least-privilege
-   * execution policy (`executionPolicyName`) when a stack of the world defines it, else
-   * AdministratorAccess (which `cdk bootstrap --trust` requires naming explicitly).
+   * `--trust <pipeline account> --trust-for-lookup <pipeline account>` and every part of the
+   * least-privilege execution policy (`executionPolicyName`, then `<name>-2`, ...) that a stack of
+   * the world defines, else AdministratorAccess (which `cdk bootstrap --trust` requires naming
+   * explicitly).
    */
   documentedBootstrap(account: string, region: string): BootstrapParameters {
     if (account === this.pipelineAccount) return {};
-    const leastPrivilege = policyArn(account, executionPolicyName(this.built.config.service, region));
-    const defined = this.stacks.some((s) => s.env.account === account && s.ofType('AWS::IAM::ManagedPolicy').some((id) => s.ref(id) === leastPrivilege));
+    const first = policyArn(account, executionPolicyName(this.built.config.service, region));
+    const parts = this.stacks
+      .filter((s) => s.env.account === account)
+      .flatMap((s) => s.ofType('AWS::IAM::ManagedPolicy').map((id) => s.ref(id)))
+      .filter((arn) => arn === first || (arn.startsWith(`${first}-`) && /^\d+$/.test(arn.slice(first.length + 1))));
     return {
       TrustedAccounts: this.pipelineAccount,
       TrustedAccountsForLookup: this.pipelineAccount,
-      CloudFormationExecutionPolicies: defined ? leastPrivilege : `arn:${PARTITION}:iam::aws:policy/AdministratorAccess`,
+      CloudFormationExecutionPolicies: parts.includes(first) ? parts.join(',') : `arn:${PARTITION}:iam::aws:policy/AdministratorAccess`,
     };
   }
 
