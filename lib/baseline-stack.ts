@@ -124,7 +124,7 @@ export class NotesBaselineStack extends Stack {
     because(prefixReason('CodeDeploy deployment groups'), deploymentGroups);
     because('Cognito user pool ids are random (<region>_<id>): IAM cannot scope a pool by its name, and the target account holds the notes pools only in the three-account layout (decision log, #11).', [userPools]);
     for (const w of executionWildcards(arn, each, qualifier, account, region)) because(w.reason, [w.resource]);
-    because('X-Ray segments, CodePipeline job results, CodeDeploy lifecycle hook results and codedeploy:StopDeployment (a failed alias update stops its traffic shift), kms:CreateKey, cognito-idp:CreateUserPool, secretsmanager:GetRandomPassword and logs:DescribeLogGroups have no resource-level permissions (Service Authorization Reference).', ['*']);
+    because('X-Ray segments, CodePipeline job results, CodeDeploy lifecycle hook results, lambda:ListFunctions and codedeploy:StopDeployment (a failed alias update stops its traffic shift), kms:CreateKey, cognito-idp:CreateUserPool, secretsmanager:GetRandomPassword and logs:DescribeLogGroups have no resource-level permissions (Service Authorization Reference).', ['*']);
     because('API Gateway names its execution log groups API-Gateway-Execution-Logs_<REST API id>, and the id is random.', [arn('logs', 'log-group:API-Gateway-Execution-Logs_*')]);
     because('logs:DescribeLogGroups, which the API Gateway logging role calls, is scoped to the account and region at most.', [arn('logs', 'log-group:*')]);
     because('A stack ARN ends in the id CloudFormation gives the stack at creation; the stack name before it is fixed.', each(({ stack }) => [arn('cloudformation', `stack/${stack}/*`)]));
@@ -146,10 +146,11 @@ export class NotesBaselineStack extends Stack {
         resources: [arn('logs', 'log-group:API-Gateway-Execution-Logs_*'), ...logGroups, ...logGroups.map((g) => `${g}:*`)],
       }),
       new iam.PolicyStatement({ sid: 'ApiGatewayDescribeLogGroups', actions: ['logs:DescribeLogGroups'], resources: [arn('logs', 'log-group:*')] }),
-      // X-Ray, CodePipeline job results and CodeDeploy hook results have no resource-level permissions.
+      // X-Ray, CodePipeline job results, CodeDeploy hook results and the function list (asked of the
+      // role CodePipeline invokes a smoke test through) have no resource-level permissions.
       new iam.PolicyStatement({
         sid: 'NoResourceLevelActions',
-        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult', 'codedeploy:PutLifecycleEventHookExecutionStatus'],
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'codepipeline:PutJobSuccessResult', 'codepipeline:PutJobFailureResult', 'codedeploy:PutLifecycleEventHookExecutionStatus', 'lambda:ListFunctions'],
         resources: ['*'],
       }),
       new iam.PolicyStatement({

@@ -185,6 +185,11 @@ const appSchema = z
         ctx.addIssue({ code: 'custom', path: ['environments', i, 'alarmEmails'], message: `at most 10 addresses (the budget alerts' limit), got ${e.alarmEmails.length}` });
       }
     });
+    // Which targets are in another account is decided against the pipeline's account, so it must be
+    // known once any environment names an account (lib/target-account.ts, isCrossAccount).
+    if (cfg.pipeline.account === undefined && cfg.environments.some((e) => e.account !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['pipeline', 'account'], message: 'is required when an environment names its account (cross-account roles and trust are built from it)' });
+    }
     const names = cfg.environments.map((e) => e.name);
     const dup = names.find((n, i) => names.indexOf(n) !== i);
     if (dup) ctx.addIssue({ code: 'custom', path: ['environments'], message: `environment "${dup}" is listed twice` });

@@ -11,7 +11,7 @@ import { Observability } from './constructs/observability';
 import { SmokeTestFunction, SmokeTestFunctionProps } from './constructs/smoke-test-function';
 import { SmokeUser } from './constructs/smoke-user';
 import { TrafficShift } from './constructs/traffic-shift';
-import { isCrossAccount, jobReporterRoleName, permissionsBoundaryName, roleArn, smokeTestRoleName } from './target-account';
+import { isCrossAccount, jobReporterRoleName, permissionsBoundaryName, roleArn, smokeInvokeRoleName, smokeTestRoleName } from './target-account';
 import { ALL_AT_ONCE_CONFIG, DEPLOYMENT_CONFIG_PARAMETER, deploymentConfigFor, describeStrategy } from './traffic-shift';
 
 export interface NotesStackProps extends StackProps {
@@ -32,6 +32,7 @@ function pipelineReporting(config: AppConfig, env: EnvironmentConfig, partition:
     region: pipeline.region,
     reporterRoleArn: roleArn(pipeline.account!, jobReporterRoleName(config.service, env.name), partition),
     roleName: smokeTestRoleName(env.name),
+    invoker: { account: pipeline.account!, roleName: smokeInvokeRoleName(env.name) },
   };
 }
 

@@ -71,6 +71,15 @@ export function smokeTestRoleName(envName: string): string {
 }
 
 /**
+ * The role in an environment outside the pipeline's account through which CodePipeline invokes
+ * that environment's smoke test (a Lambda invoke action's role must be in the function's account).
+ * NotesStack creates it, so it is named under the stack and carries the permissions boundary.
+ */
+export function smokeInvokeRoleName(envName: string): string {
+  return `NotesStack-${envName}-smoke-invoke`;
+}
+
+/**
  * Whether a target is in another account than the pipeline's. An omitted account means the
  * account of the deploying credentials, which for the pipeline's deploy steps is the pipeline's.
  */

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -23,7 +23,13 @@ export interface SmokeTestFunctionProps {
    * account also the pipeline account's reporter role to assume, and the name this function's role
    * must have (the reporter role trusts exactly that role).
    */
-  readonly pipeline: { readonly region: string; readonly reporterRoleArn?: string; readonly roleName?: string };
+  readonly pipeline: {
+    readonly region: string;
+    readonly reporterRoleArn?: string;
+    readonly roleName?: string;
+    /** Outside the pipeline's account: the pipeline's account and the name of the role it invokes the function through. */
+    readonly invoker?: { readonly account: string; readonly roleName: string };
+  };
 }
 
 /** The smoke-test function's physical name for an environment prefix. */
@@ -86,6 +92,27 @@ export class SmokeTestFunction extends Construct {
       reason:
         'codepipeline:PutJobSuccessResult and PutJobFailureResult support no resource-level permissions (the service authorization reference lists no resource type), so the resource must be "*"; the statement allows only those two actions.',
     });
+    if (props.pipeline.invoker) {
+      // CodePipeline invokes a function of another account through an action role in that account.
+      // This one may invoke exactly this function; CDK would otherwise generate it in a support stack
+      // of its own, outside NotesStack, without the permissions boundary the execution policy requires.
+      const invoke = new iam.Role(this, 'InvokeRole', {
+        roleName: props.pipeline.invoker.roleName,
+        description: `CodePipeline (account ${props.pipeline.invoker.account}) invokes the ${props.namePrefix} smoke test through this role; nothing else`,
+        assumedBy: new iam.AccountPrincipal(props.pipeline.invoker.account),
+      });
+      fn.function.grantInvoke(invoke);
+      // What CodePipeline's Lambda invoke action asks of its role besides invoking (names only, no code).
+      invoke.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ListFunctionsForTheAction', actions: ['lambda:ListFunctions'], resources: ['*'] }));
+      Validations.of(invoke).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'lambda:ListFunctions supports no resource-level permission (it lists names, no code or data); invoking is granted on this one function only.',
+      });
+      Validations.of(invoke).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(this).getLogicalId(fn.function.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason: 'Invoke permission on the one smoke-test function also covers its versions and aliases (function ARN + ":*"), as CDK grants it.',
+      });
+    }
     acknowledgePipelineInvokedFunction(fn);
     this.function = fn.function;
   }

@@ -37,25 +37,3 @@ export function acknowledgeWildcardAction(scope: IConstruct, action: string, rea
   Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[Action::${action}]`, reason });
 }
 
-/**
- * The action roles CDK puts in its `cross-account-support-stack-<account>` stacks for a pipeline's
- * Lambda invoke actions in another account (the smoke tests): CDK grants lambda:ListFunctions (no
- * resource-level permission) and invoke on the one function with ":*" for its versions and aliases.
- * `smokeFunctionArns` are the smoke-test functions of the environments outside the pipeline's account.
- */
-export function acknowledgeCrossAccountSupportStacks(scope: IConstruct, smokeFunctionArns: string[]): void {
-  for (const child of scope.node.root.node.children) {
-    if (!Stack.isStack(child) || !child.node.id.startsWith('cross-account-support-stack-')) continue;
-    Validations.of(child).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        "CDK's cross-account action role for a Lambda invoke action gets lambda:ListFunctions, which supports no resource-level permission (it lists names, no code or data); invoking is granted on the one named smoke-test function only.",
-    });
-    for (const arn of smokeFunctionArns.filter((a) => a.split(':')[4] === child.account)) {
-      Validations.of(child).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::${arn}:*]`,
-        reason: 'Invoke permission on the one smoke-test function also covers its versions and aliases (function ARN + ":*"), as CDK grants it; no other function can be invoked.',
-      });
-    }
-  }
-}

@@ -16,7 +16,6 @@ import { ROLLBACK_STAGES } from '../release/rollback-execution';
 import { DeployKit } from './deploy-kit';
 import { FailureRecorder } from './failure-recorder';
 import { jobReporterRoles } from './job-reporters';
-import { acknowledgeCrossAccountSupportStacks } from './nag';
 import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
 import { dataRestorePolicy, releaseOperatorPolicy } from './operator-policies';
 import { ReleasePipeline, STAGE } from './release-pipeline';
@@ -216,14 +215,6 @@ export class NotesPipelineStack extends Stack {
       value: this.dataRestorePolicy.managedPolicyArn,
       description: 'Managed policy for data restores (npm run restore); attach through a permission set or role',
     });
-
-    // CDK's support stacks for the smoke tests' cross-account action roles (three-account layout).
-    acknowledgeCrossAccountSupportStacks(
-      this,
-      config.environments
-        .filter((e) => isCrossAccount(e, config.pipeline.account))
-        .map((e) => `arn:${this.partition}:lambda:${e.region}:${e.account}:function:${resourcePrefix(config, e)}-smoke-test`),
-    );
 
     // The operator CLI finds the ledger through this output.
     new CfnOutput(this, LEDGER_OUTPUT, {

@@ -40,6 +40,7 @@ import {
   MAX_VERSION_CHARS,
 } from '../release/approval-limits';
 import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
+import { smokeInvokeRole } from './smoke-invoke';
 import { AlarmWatchStep } from './alarm-watch';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
@@ -269,6 +270,7 @@ export class ReleasePipeline extends Construct {
       const smoke = new actions.LambdaInvokeAction({
         actionName: 'SmokeTest',
         lambda: smokeTestFunction(this, env, config),
+        role: smokeInvokeRole(this, env, config),
         userParameters: { expectedVersion: version },
         variablesNamespace: `Smoke${stageName}`,
         runOrder: firstRunOrder + 1,

@@ -44,6 +44,7 @@ import {
   UNKNOWN_REQUESTER,
 } from '../release/rollback-execution';
 import { DeployKit } from './deploy-kit';
+import { smokeInvokeRole } from './smoke-invoke';
 import { BUILD_IMAGE, BUILD_NODE_VERSION, KIT_INSTALL, PLAN_VARIABLES } from './steps';
 
 export { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
@@ -210,6 +211,7 @@ export class RollbackPipeline extends Construct {
     const verify = new actions.LambdaInvokeAction({
       actionName: ROLLBACK_STAGES.verify.action,
       lambda: smokeTest,
+      role: smokeInvokeRole(this, prod, config),
       userParameters: { expectedVersion: targetVersion },
       variablesNamespace: 'Verify',
     });

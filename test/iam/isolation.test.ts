@@ -257,8 +257,8 @@ describe('three-account layout: pipeline artifacts stay in the pipeline account'
     it(`the check can fail: ${devDeploy.step} project role (pipeline account) may ${r.action} ${r.what}`, () => expectAllowed(world, devDeploy.principal.definedIn, devDeploy.principal, r));
   }
   const targets = world.allRoles().filter((p) => accountOf(p) !== world.pipelineAccount);
-  it('the roles of the target accounts include their bootstrap roles and the cross-account support stacks', () => {
-    expect(targets.some((p) => p.definedIn.startsWith('NotesPipeline-support-'))).toBe(true);
+  it('the roles of the target accounts include their bootstrap roles and the roles CodePipeline invokes their smoke tests through', () => {
+    expect(targets.filter((p) => p.name.endsWith('-smoke-invoke')).map((p) => p.name).sort()).toEqual(['NotesStack-dev-smoke-invoke', 'NotesStack-prod-smoke-invoke']);
     expect(targets.filter((p) => p.definedIn.startsWith('CDKToolkit@')).length).toBe(2 * Object.keys(BOOTSTRAP_ROLES).length);
   });
   for (const p of targets) {

@@ -86,3 +86,9 @@ describe('layouts', () => {
     expect(accountOf('NotesStack-prod')).toBe('333333333333');
   });
 });
+
+test('an environment with an account needs the pipeline\'s account too, naming the key', () => {
+  const notes = structuredClone(repoConfig()) as unknown as { environments: { account?: string }[] };
+  notes.environments[1].account = '333333333333';
+  expect(() => configModule.parseConfig(notes)).toThrow('notes.pipeline.account: is required when an environment names its account');
+});

@@ -122,3 +122,41 @@ describe("the release operator's policy in the three-account layout", () => {
     expect(statements.filter((s) => JSON.stringify(s.Action).includes('sts:'))).toEqual([]);
   });
 });
+
+describe('CodePipeline invokes a smoke test in another account through a role of its NotesStack', () => {
+  test.each([
+    ['dev', '222222222222'],
+    ['prod', '333333333333'],
+  ])('%s: NotesStack-%s-smoke-invoke, trusted by the pipeline account, may invoke only that smoke test; every action names it', (env) => {
+    const template = three.template(env);
+    template.hasResourceProperties('AWS::IAM::Role', {
+      RoleName: `NotesStack-${env}-smoke-invoke`,
+      AssumeRolePolicyDocument: { Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { AWS: 'arn:aws:iam::111111111111:root' } }] },
+    });
+    const roleId = Object.keys(template.findResources('AWS::IAM::Role', { Properties: { RoleName: `NotesStack-${env}-smoke-invoke` } }))[0];
+    const statements = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: roleId }] } })).flatMap(
+      (p) => (p as { Properties: { PolicyDocument: { Statement: { Action: unknown; Resource: unknown }[] } } }).Properties.PolicyDocument.Statement,
+    );
+    const fnId = Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { FunctionName: `notes-${env}-smoke-test` } }))[0];
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ Action: 'lambda:InvokeFunction', Resource: [{ 'Fn::GetAtt': [fnId, 'Arn'] }, { 'Fn::Join': ['', [{ 'Fn::GetAtt': [fnId, 'Arn'] }, ':*']] }] }),
+        expect.objectContaining({ Action: 'lambda:ListFunctions', Resource: '*' }),
+      ]),
+    );
+    expect(statements).toHaveLength(2);
+    // The role carries the permissions boundary like every NotesStack role (the execution policy requires it).
+    expect(JSON.stringify(template.toJSON().Resources[roleId].Properties.PermissionsBoundary)).toContain('notes-permissions-boundary');
+  });
+
+  test('the pipelines name those roles for their smoke actions, so CDK makes no cross-account support stack', () => {
+    const assembly = three.app.synth();
+    expect(assembly.stacks.map((s) => s.stackName).filter((n) => n.includes('support'))).toEqual([]);
+    const smokeRoles = Object.values(pipelineOf(three).findResources('AWS::CodePipeline::Pipeline'))
+      .flatMap((p) => (p as { Properties: { Stages: { Actions: { Name: string; RoleArn?: unknown }[] }[] } }).Properties.Stages)
+      .flatMap((s) => s.Actions)
+      .filter((a) => a.Name === 'SmokeTest')
+      .map((a) => a.RoleArn);
+    expect([...new Set(smokeRoles)].sort()).toEqual(['arn:aws:iam::222222222222:role/NotesStack-dev-smoke-invoke', 'arn:aws:iam::333333333333:role/NotesStack-prod-smoke-invoke']);
+  });
+});
