@@ -9,6 +9,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { assumedRoleCredentials } from '../../lib/release/assumed-credentials';
 import { jobOf, parseJsonParameters } from '../../lib/release/job';
+import { deployMode } from '../../lib/release/scripts/deploy-mode';
 import { parseAlarmWatchParameters, parseToken, watchAlarms, type WatchOutcome } from './watch';
 
 const codepipeline = new CodePipelineClient({});
@@ -22,14 +23,21 @@ function continuationTokenOf(event: unknown): string | undefined {
 }
 
 /** The handler's work, with the clock and the polling pace as parameters (tests run it on a fake clock). */
-export async function handleJob(event: unknown, options: { clock?: typeof clock; poll?: typeof POLL } = {}): Promise<void> {
+export async function handleJob(event: unknown, options: { clock?: typeof clock; poll?: typeof POLL; codepipeline?: CodePipelineClient } = {}): Promise<void> {
   const job = jobOf(event);
   if (!job) throw new Error('alarm-watch: not a CodePipeline job event');
   let outcome: WatchOutcome;
   try {
     const params = parseAlarmWatchParameters(parseJsonParameters(job.userParameters, 'alarm watch'));
     const now = (options.clock ?? clock).now();
-    const token = parseToken(continuationTokenOf(event), now);
+    const continuation = continuationTokenOf(event);
+    // A stage rollback re-runs this stage to put the previous release back. Its alarms may still be
+    // in ALARM from the release being rolled back, and failing the rollback for that would leave
+    // prod restored but the rollback reported failed: a rollback is not watched.
+    if (!continuation && params.pipelineName && (await isStageRollback(options.codepipeline ?? codepipeline, params.pipelineName, params.executionId))) {
+      return await report(job.id, { kind: 'passed', summary: 'alarm watch: stage rollback, the previous release is back; its alarms are not watched' }, options.codepipeline ?? codepipeline);
+    }
+    const token = parseToken(continuation, now);
     const cloudwatch = new CloudWatchClient({
       region: params.region,
       ...(params.roleArn ? { credentials: assumedRoleCredentials(params.roleArn, 'notes-alarm-watch', { region: params.region }) } : {}),
@@ -38,6 +46,20 @@ export async function handleJob(event: unknown, options: { clock?: typeof clock;
   } catch (err) {
     outcome = { kind: 'failed', message: (err as Error).message };
   }
+  await report(job.id, outcome, options.codepipeline ?? codepipeline);
+}
+
+async function isStageRollback(client: CodePipelineClient, pipelineName: string, executionId: string | undefined): Promise<boolean> {
+  try {
+    return (await deployMode(client, pipelineName, executionId)) === 'rollback';
+  } catch (err) {
+    throw new Error(`alarm watch: cannot tell whether execution ${executionId} of ${pipelineName} is a stage rollback: ${(err as Error).message}`);
+  }
+}
+
+/** Reports the job exactly once; never throws (a Lambda retry would report the same job again). */
+async function report(jobId: string, outcome: WatchOutcome, codepipeline: CodePipelineClient): Promise<void> {
+  const job = { id: jobId };
   try {
     if (outcome.kind === 'failed') {
       await codepipeline.send(new PutJobFailureResultCommand({ jobId: job.id, failureDetails: { type: 'JobFailed', message: outcome.message.slice(0, 5000) } }));
@@ -52,7 +74,6 @@ export async function handleJob(event: unknown, options: { clock?: typeof clock;
     }
     console.log(JSON.stringify({ message: 'job reported', jobId: job.id, outcome: outcome.kind }));
   } catch (err) {
-    // Never thrown: a Lambda retry would report the same job again.
     console.log(JSON.stringify({ message: 'reporting the job failed', jobId: job.id, error: (err as Error).message }));
   }
 }

@@ -17,10 +17,13 @@ export interface AlarmWatchParameters {
   watchMinutes: number;
   /** Prod's read-only release role (the watch reads prod's alarms as that role). */
   roleArn?: string;
+  /** This pipeline and execution: a stage rollback is not watched (see index.ts). */
+  pipelineName?: string;
+  executionId?: string;
 }
 
 export function parseAlarmWatchParameters(p: Record<string, unknown>): AlarmWatchParameters {
-  const { alarmNames, region, watchMinutes, roleArn } = p;
+  const { alarmNames, region, watchMinutes, roleArn, pipelineName, executionId } = p;
   if (!Array.isArray(alarmNames) || alarmNames.length === 0 || alarmNames.some((n) => typeof n !== 'string' || n === '')) {
     throw new Error('alarm watch: UserParameters.alarmNames must be a non-empty list of alarm names');
   }
@@ -32,7 +35,15 @@ export function parseAlarmWatchParameters(p: Record<string, unknown>): AlarmWatc
   if (roleArn !== undefined && (typeof roleArn !== 'string' || !/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(roleArn))) {
     throw new Error('alarm watch: UserParameters.roleArn must be an IAM role ARN');
   }
-  return { alarmNames: alarmNames as string[], region, watchMinutes, ...(roleArn ? { roleArn } : {}) };
+  const named = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    alarmNames: alarmNames as string[],
+    region,
+    watchMinutes,
+    ...(roleArn ? { roleArn } : {}),
+    ...(named(pipelineName) ? { pipelineName: named(pipelineName) } : {}),
+    ...(named(executionId) ? { executionId: named(executionId) } : {}),
+  };
 }
 
 /** What one invocation concluded. */

@@ -5,7 +5,7 @@
  * is in ALARM during the watch period. In a single-account layout the stage's CloudWatchAlarm rules
  * do this instead; see the decision log (#11) for why the rule cannot look into another account.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -20,6 +20,8 @@ export interface AlarmWatchStepProps {
   readonly watchMinutes: number;
   /** Prod's read-only release role, the only thing the function may assume. */
   readonly readerRoleArn: string;
+  /** The pipeline whose Prod stage this is: a stage rollback (an execution of it) is not watched. */
+  readonly pipelineName: string;
 }
 
 export class AlarmWatchStep extends Construct {
@@ -41,6 +43,13 @@ export class AlarmWatchStep extends Construct {
       logRemovalPolicy: RemovalPolicy.RETAIN,
     });
     fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'AssumeProdReaderRole', actions: ['sts:AssumeRole'], resources: [props.readerRoleArn] }));
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadOwnPipelineExecutions',
+        actions: ['codepipeline:GetPipelineExecution'],
+        resources: [Stack.of(this).formatArn({ service: 'codepipeline', resource: props.pipelineName })],
+      }),
+    );
     allowJobReporting(fn.role);
     this.function = fn.function;
   }
@@ -50,7 +59,14 @@ export class AlarmWatchStep extends Construct {
       actionName: 'WatchAlarms',
       lambda: this.function,
       runOrder,
-      userParameters: { alarmNames: this.props.alarmNames, region: this.props.region, watchMinutes: this.props.watchMinutes, roleArn: this.props.readerRoleArn },
+      userParameters: {
+        alarmNames: this.props.alarmNames,
+        region: this.props.region,
+        watchMinutes: this.props.watchMinutes,
+        roleArn: this.props.readerRoleArn,
+        pipelineName: this.props.pipelineName,
+        executionId: '#{codepipeline.PipelineExecutionId}',
+      },
     });
   }
 }

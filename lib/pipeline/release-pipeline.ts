@@ -385,7 +385,7 @@ export class ReleasePipeline extends Construct {
     // in the stage: an alarm fails it, and onFailure rolls the stage back (decision log, #11).
     const watchMinutes = props.alarmWatchMinutes ?? 10;
     this.alarmWatch = prodReader
-      ? new AlarmWatchStep(this, 'AlarmWatchStep', { alarmNames, region: prod.region, watchMinutes, readerRoleArn: prodReader })
+      ? new AlarmWatchStep(this, 'AlarmWatchStep', { alarmNames, region: prod.region, watchMinutes, readerRoleArn: prodReader, pipelineName: props.pipelineName })
       : undefined;
     stages.push({
       stageName: prodStage,

@@ -90,6 +90,8 @@ describe('the prod stage reads prod in another account as its read-only release 
       region: 'eu-west-1',
       watchMinutes: 10,
       roleArn: reader,
+      pipelineName: 'notes-release',
+      executionId: '#{codepipeline.PipelineExecutionId}',
     });
     expect(stage.OnSuccess).toBeUndefined();
   });

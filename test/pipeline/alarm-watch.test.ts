@@ -4,7 +4,7 @@
  * job exactly once. CloudWatch and CodePipeline are mocked (exact calls asserted); the clock is fake.
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { CodePipelineClient, GetPipelineExecutionCommand, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
@@ -152,3 +152,47 @@ test('a CloudWatch error fails the job naming where it read', async () => {
     failureDetails: { type: 'JobFailed', message: `alarm watch: could not read the prod alarms in eu-west-1 as ${ROLE}: User is not authorized to perform: cloudwatch:DescribeAlarms` },
   });
 });
+
+describe('in a stage rollback', () => {
+  const rollbackParams = { ...params, pipelineName: 'notes-release', executionId: 'exec-rb' };
+
+  test('the previous release is not held to the alarms of the one rolled back: the job passes without reading them', async () => {
+    pipeline.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { pipelineExecutionId: 'exec-rb', executionType: 'ROLLBACK', status: 'InProgress' } });
+    const { clock } = fakeClock(T0);
+
+    await handleJob(jobEvent(undefined, JSON.stringify(rollbackParams)), { clock, poll: POLL });
+
+    expect(pipeline.commandCalls(GetPipelineExecutionCommand).map((c) => c.args[0].input)).toEqual([{ pipelineName: 'notes-release', pipelineExecutionId: 'exec-rb' }]);
+    expect(cloudwatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 0);
+    expect(pipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, {
+      jobId: 'job-7',
+      executionDetails: { summary: 'alarm watch: stage rollback, the previous release is back; its alarms are not watched' },
+    });
+  });
+
+  test('a release (a running STANDARD execution) is watched', async () => {
+    pipeline.on(GetPipelineExecutionCommand).resolves({ pipelineExecution: { pipelineExecutionId: 'exec-rb', executionType: 'STANDARD', status: 'InProgress' } });
+    cloudwatch.on(DescribeAlarmsCommand).resolves(states('ALARM', 'OK'));
+    const { clock } = fakeClock(T0);
+
+    await handleJob(jobEvent(undefined, JSON.stringify(rollbackParams)), { clock, poll: POLL });
+
+    expect(cloudwatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 1);
+    expect(pipeline).toHaveReceivedCommandTimes(PutJobFailureResultCommand, 1);
+  });
+
+  test('an execution that cannot be read fails the job saying so, rather than guessing', async () => {
+    pipeline.on(GetPipelineExecutionCommand).rejects(new Error('not authorized to perform: codepipeline:GetPipelineExecution'));
+    const { clock } = fakeClock(T0);
+
+    await handleJob(jobEvent(undefined, JSON.stringify(rollbackParams)), { clock, poll: POLL });
+
+    expect(pipeline).toHaveReceivedCommandWith(PutJobFailureResultCommand, {
+      failureDetails: {
+        type: 'JobFailed',
+        message: 'alarm watch: cannot tell whether execution exec-rb of notes-release is a stage rollback: not authorized to perform: codepipeline:GetPipelineExecution',
+      },
+    });
+  });
+});
+
