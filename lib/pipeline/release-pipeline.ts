@@ -40,7 +40,7 @@ import {
   MAX_VERSION_CHARS,
 } from '../release/approval-limits';
 import { isCrossAccount, readerRoleName, roleArn } from '../target-account';
-import { smokeInvokeRole } from './smoke-invoke';
+import { smokeInvokeRole, smokeTestFunction } from './smoke-action';
 import { AlarmWatchStep } from './alarm-watch';
 import { BackupCheckStep } from './backup-check';
 import { DeployTarget } from './bootstrap';
@@ -499,26 +499,6 @@ export class ReleasePipeline extends Construct {
       );
     }
   }
-}
-
-/**
- * The smoke-test Lambda NotesStack deploys in an environment (named `notes-<env>-smoke-test`),
- * by name when it lives in the pipeline's account and region (the action then names it plainly),
- * by ARN otherwise.
- */
-function smokeTestFunction(scope: Construct, env: EnvironmentConfig, config: AppConfig): lambda.IFunction {
-  const id = `SmokeTestFunction-${env.name}`;
-  const existing = scope.node.tryFindChild(id) as lambda.IFunction | undefined;
-  if (existing) return existing;
-  const stack = Stack.of(scope);
-  const name = `${resourcePrefix(config, env)}-smoke-test`;
-  const sameAccount = env.account === undefined || env.account === config.pipeline.account;
-  if (sameAccount && env.region === stack.region) return lambda.Function.fromFunctionName(scope, id, name);
-  const arn = Arn.format(
-    { service: 'lambda', resource: 'function', resourceName: name, region: env.region, account: env.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
-    stack,
-  );
-  return lambda.Function.fromFunctionAttributes(scope, id, { functionArn: arn, sameEnvironment: true });
 }
 
 /**

@@ -29,7 +29,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
-import { AppConfig, notesStackName, productionEnvironment, resourcePrefix } from '../config';
+import { AppConfig, notesStackName, productionEnvironment } from '../config';
 import { ServiceFunction } from '../constructs/service-function';
 import { assumeBootstrapRolesStatement, assumePlanRoleStatement, DeployTarget, deployRoleArn, planRoleArn } from './bootstrap';
 import { allowJobReporting } from './job-permissions';
@@ -44,7 +44,7 @@ import {
   UNKNOWN_REQUESTER,
 } from '../release/rollback-execution';
 import { DeployKit } from './deploy-kit';
-import { smokeInvokeRole } from './smoke-invoke';
+import { smokeInvokeRole, smokeTestFunction } from './smoke-action';
 import { BUILD_IMAGE, BUILD_NODE_VERSION, KIT_INSTALL, PLAN_VARIABLES } from './steps';
 
 export { ROLLBACK_PIPELINE_NAME } from '../release/rollback-execution';
@@ -207,7 +207,7 @@ export class RollbackPipeline extends Construct {
     });
 
     // --- Verify ---------------------------------------------------------------------------------
-    const smokeTest = prodSmokeTestFunction(this, config);
+    const smokeTest = smokeTestFunction(this, prod, config);
     const verify = new actions.LambdaInvokeAction({
       actionName: ROLLBACK_STAGES.verify.action,
       lambda: smokeTest,
@@ -401,21 +401,4 @@ export class RollbackPipeline extends Construct {
     }
   }
 
-}
-
-/**
- * The prod smoke-test Lambda NotesStack deploys (named `notes-<prod>-smoke-test`): by name when
- * prod is in the pipeline's account and region, by ARN otherwise (as the release pipeline does).
- */
-function prodSmokeTestFunction(scope: Construct, config: AppConfig): lambda.IFunction {
-  const prod = productionEnvironment(config);
-  const stack = Stack.of(scope);
-  const name = `${resourcePrefix(config, prod)}-smoke-test`;
-  const sameAccount = prod.account === undefined || prod.account === config.pipeline.account;
-  if (sameAccount && prod.region === stack.region) return lambda.Function.fromFunctionName(scope, 'ProdSmokeTest', name);
-  const arn = Arn.format(
-    { service: 'lambda', resource: 'function', resourceName: name, region: prod.region, account: prod.account ?? stack.account, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
-    stack,
-  );
-  return lambda.Function.fromFunctionAttributes(scope, 'ProdSmokeTest', { functionArn: arn, sameEnvironment: true });
 }
