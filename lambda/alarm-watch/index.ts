@@ -6,9 +6,9 @@
  * token (CodePipeline then invokes it again).
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { CodePipelineClient, PutJobFailureResultCommand, PutJobSuccessResultCommand } from '@aws-sdk/client-codepipeline';
+import { CodePipelineClient } from '@aws-sdk/client-codepipeline';
 import { assumedRoleCredentials } from '../../lib/release/assumed-credentials';
-import { jobOf, parseJsonParameters } from '../../lib/release/job';
+import { jobOf, parseJsonParameters, reportFailure, reportSuccess } from '../../lib/release/job';
 import { deployMode } from '../../lib/release/scripts/deploy-mode';
 import { parseAlarmWatchParameters, parseToken, watchAlarms, type WatchOutcome } from './watch';
 
@@ -59,22 +59,12 @@ async function isStageRollback(client: CodePipelineClient, pipelineName: string,
 
 /** Reports the job exactly once; never throws (a Lambda retry would report the same job again). */
 async function report(jobId: string, outcome: WatchOutcome, codepipeline: CodePipelineClient): Promise<void> {
-  const job = { id: jobId };
   try {
-    if (outcome.kind === 'failed') {
-      await codepipeline.send(new PutJobFailureResultCommand({ jobId: job.id, failureDetails: { type: 'JobFailed', message: outcome.message.slice(0, 5000) } }));
-    } else {
-      await codepipeline.send(
-        new PutJobSuccessResultCommand({
-          jobId: job.id,
-          executionDetails: { summary: outcome.summary },
-          ...(outcome.kind === 'continue' ? { continuationToken: outcome.token } : {}),
-        }),
-      );
-    }
-    console.log(JSON.stringify({ message: 'job reported', jobId: job.id, outcome: outcome.kind }));
+    if (outcome.kind === 'failed') await reportFailure(codepipeline, jobId, outcome.message);
+    else await reportSuccess(codepipeline, jobId, outcome.summary, undefined, outcome.kind === 'continue' ? outcome.token : undefined);
+    console.log(JSON.stringify({ message: 'job reported', jobId, outcome: outcome.kind }));
   } catch (err) {
-    console.log(JSON.stringify({ message: 'reporting the job failed', jobId: job.id, error: (err as Error).message }));
+    console.log(JSON.stringify({ message: 'reporting the job failed', jobId, error: (err as Error).message }));
   }
 }
 

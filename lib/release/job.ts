@@ -67,17 +67,23 @@ const MAX_SUMMARY = 2048;
 const MAX_FAILURE = 5000;
 const cut = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 3)}...`);
 
+/**
+ * Reports a job's success; with a `continuationToken` the action is still in progress, and
+ * CodePipeline invokes the function again with that token (no output variables then).
+ */
 export async function reportSuccess(
   client: CodePipelineClient,
   jobId: string,
   summary: string,
   outputVariables?: Record<string, string>,
+  continuationToken?: string,
 ): Promise<void> {
   await client.send(
     new PutJobSuccessResultCommand({
       jobId,
-      executionDetails: { summary: cut(summary, MAX_SUMMARY), percentComplete: 100 },
-      ...(outputVariables ? { outputVariables } : {}),
+      executionDetails: { summary: cut(summary, MAX_SUMMARY), ...(continuationToken ? {} : { percentComplete: 100 }) },
+      ...(outputVariables && !continuationToken ? { outputVariables } : {}),
+      ...(continuationToken ? { continuationToken } : {}),
     }),
   );
 }

@@ -66,7 +66,7 @@ test('an invocation with a token whose watch period is over passes without a con
   await handleJob(jobEvent(JSON.stringify({ startedAt: T0 })), { clock, poll: POLL });
 
   expect(pipeline.commandCalls(PutJobSuccessResultCommand).map((c) => c.args[0].input)).toEqual([
-    { jobId: 'job-7', executionDetails: { summary: 'alarm watch: 2 alarms not in ALARM for 10 minutes after the deploy' } },
+    { jobId: 'job-7', executionDetails: { summary: 'alarm watch: 2 alarms not in ALARM for 10 minutes after the deploy', percentComplete: 100 } },
   ]);
 });
 
@@ -77,7 +77,7 @@ test('the last stretch sleeps only until the period ends, then passes', async ()
   await handleJob(jobEvent(JSON.stringify({ startedAt: T0 })), { clock, poll: POLL });
 
   expect(slept).toEqual([30_000]);
-  expect(pipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: 'job-7', executionDetails: { summary: expect.stringContaining('for 10 minutes') } });
+  expect(pipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, { jobId: 'job-7', executionDetails: { summary: expect.stringContaining('for 10 minutes'), percentComplete: 100 } });
 });
 
 test('an alarm in ALARM fails the job naming the alarm and its reason (the stage then rolls back)', async () => {
@@ -166,7 +166,7 @@ describe('in a stage rollback', () => {
     expect(cloudwatch).toHaveReceivedCommandTimes(DescribeAlarmsCommand, 0);
     expect(pipeline).toHaveReceivedCommandWith(PutJobSuccessResultCommand, {
       jobId: 'job-7',
-      executionDetails: { summary: 'alarm watch: stage rollback, the previous release is back; its alarms are not watched' },
+      executionDetails: { summary: 'alarm watch: stage rollback, the previous release is back; its alarms are not watched', percentComplete: 100 },
     });
   });
 

@@ -4,18 +4,11 @@
  * does it as the bootstrap deploy role.
  */
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { assumedRoleCredentials } from '../assumed-credentials';
 
+/** CloudFormation in `region`, as `roleArn` when given (assumed on the first call; a refusal names the role). */
 export async function cloudFormationClient(region: string, roleArn: string | undefined, sessionName: string): Promise<CloudFormationClient> {
-  if (!roleArn) return new CloudFormationClient({ region });
-  const sts = new STSClient({ region });
-  const out = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName }));
-  const c = out.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`assuming ${roleArn} returned no credentials`);
-  return new CloudFormationClient({
-    region,
-    credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
-  });
+  return new CloudFormationClient({ region, ...(roleArn ? { credentials: assumedRoleCredentials(roleArn, sessionName, { region }) } : {}) });
 }
 
 /** `--name value` from an argument list. */

@@ -27,7 +27,7 @@ import {
   Stack,
   UpdateTerminationProtectionCommand,
 } from '@aws-sdk/client-cloudformation';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { arg, cloudFormationClient } from './cloudformation-client';
 import { runAsScript } from './run-as-script';
 
 export const RUNBOOK = 'docs/runbooks/failed-first-create.md';
@@ -146,20 +146,8 @@ export async function recoverFailedCreate(cfn: CloudFormationClient, opts: Recov
   throw new Error(`${stackName} was still being deleted after ${maxPolls} reads`);
 }
 
-function arg(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? argv[i + 1] : undefined;
-}
-
-async function clientFor(region: string, roleArn: string | undefined): Promise<CloudFormationClient> {
-  if (!roleArn) return new CloudFormationClient({ region });
-  // The build role may only assume the CDK bootstrap roles; the deploy role may describe and delete stacks.
-  const sts = new STSClient({ region });
-  const out = await sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'notes-failed-create-check' }));
-  const c = out.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`assuming ${roleArn} returned no credentials`);
-  return new CloudFormationClient({ region, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } });
-}
+// The build role may only assume the CDK bootstrap roles; the deploy role may describe and delete stacks.
+const clientFor = (region: string, roleArn: string | undefined) => cloudFormationClient(region, roleArn, 'notes-failed-create-check');
 
 export async function main(argv: string[], client?: CloudFormationClient): Promise<number> {
   const stackName = arg(argv, 'stack');

@@ -13,7 +13,7 @@
  * Exit code 2 on usage only.
  */
 import { CodeDeployClient, GetDeploymentCommand, ListDeploymentsCommand } from '@aws-sdk/client-codedeploy';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { assumedRoleCredentials } from '../assumed-credentials';
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { dirname } from 'path';
 import { exportLines } from './release-version';
@@ -73,11 +73,7 @@ export interface ShiftOutcomeDeps {
 }
 
 async function defaultClient(region: string, roleArn: string | undefined): Promise<CodeDeployClient> {
-  if (!roleArn) return new CodeDeployClient({ region });
-  const out = await new STSClient({ region }).send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: 'notes-shift-outcome' }));
-  const c = out.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`AssumeRole ${roleArn} returned no credentials`);
-  return new CodeDeployClient({ region, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } });
+  return new CodeDeployClient({ region, ...(roleArn ? { credentials: assumedRoleCredentials(roleArn, 'notes-shift-outcome', { region }) } : {}) });
 }
 
 export async function main(argv: string[], deps: ShiftOutcomeDeps = {}): Promise<number> {
